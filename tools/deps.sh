@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Make sure the Debian packages a codeheap task needs are installed.
+#
+#   tools/deps.sh GROUP...
+#
+# Groups: build (module and tools), host (host tests), fuzz (libFuzzer),
+# vm (QEMU runner), lint (checkpatch, sparse).  Run as root, it installs
+# what is missing with apt-get (no recommends); otherwise it names exactly
+# what is missing and the command that installs it, and fails.
+set -euo pipefail
+
+declare -A pkgs=(
+	[build]="gcc make libc6-dev"
+	[host]="gcc make libc6-dev gcc-multilib"
+	[fuzz]="clang libclang-rt-14-dev"
+	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
+	[lint]="sparse perl"
+)
+
+need=()
+for group in "$@"; do
+	[ -n "${pkgs[$group]+x}" ] || { echo "deps: unknown group '$group'" >&2; exit 2; }
+	for p in ${pkgs[$group]}; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			need+=("$p")
+	done
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+
+# Deduplicate, keep order.
+mapfile -t need < <(printf '%s\n' "${need[@]}" | awk '!seen[$0]++')
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages: ${need[*]}" >&2
+	echo "deps: install them as root: apt-get install --no-install-recommends ${need[*]}" >&2
+	exit 1
+fi
+
+apt_fresh() {
+	# Package lists older than a day may name versions the archive dropped.
+	local newest
+	newest=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n 1)
+	[ -n "$newest" ] || apt-get update -qq >&2
+}
+apt_fresh
+echo "deps: installing ${need[*]}" >&2
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
