@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# codeheap: kernel-managed code heap for user-space JIT compilers.
+#
+#   make                  the module (against KDIR) and the user-space tools
+#   make demo             boot the 6.12 VM, load the module, show what it reports
+#   make check            host tests, lint, the VM suite on Debian 6.1 and 6.12
+#                         (plus EXTRA_KERNELS=<dir> ...); last line
+#                         "N passed, N failed"
+#   make test-host        host tests only
+#   make test-vm          the VM suite on one kernel (KVER=6.1|6.12|<release>|<dir>)
+#   make lint             checkpatch --strict and sparse
+#   make fuzz             the pool's differential fuzzer (FUZZ_SECONDS=60)
+#   make bench-host       the pool's host micro-benchmark
+#   make clean            remove everything the build made in this tree
+
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+KERNELS ?= 6.1 6.12
+EXTRA_KERNELS ?=
+FUZZ_SECONDS ?= 60
+
+# test-vm boots Debian 6.12 unless KVER is given on the command line.
+VM_KERNEL := $(if $(filter command line,$(origin KVER)),$(KVER),6.12)
+
+CFLAGS ?= -O2 -g
+TOOLS_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi
+
+all: module tools
+
+module:
+	@if [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "codeheap: no kernel build tree at $(KDIR)."; \
+		echo "  Install linux-headers-$(KVER), or pick a kernel with KVER=<release>"; \
+		echo "  (installed: $$(ls /lib/modules 2>/dev/null | tr '\n' ' ')) or KDIR=<dir>."; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+tools: build/tools/codeheap
+
+build/tools/codeheap: tools/cli/codeheap.c uapi/linux/codeheap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -static $< -o $@
+
+test-host:
+	tools/deps.sh host
+	$(MAKE) -C tools/testing test
+
+test-vm:
+	tools/vm/run --kernel $(VM_KERNEL)
+
+lint:
+	tools/lint.sh
+
+check:
+	tools/check.sh $(KERNELS) $(EXTRA_KERNELS)
+
+demo: tools
+	tools/vm/run --quiet --kernel 6.12 --add build/tools/codeheap \
+		--cmd "codeheap info"
+
+fuzz:
+	tools/deps.sh fuzz
+	$(MAKE) -C tools/testing fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+bench-host:
+	$(MAKE) -C tools/testing bench-host
+
+clean:
+	@if [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	rm -rf build
+	rm -f codeheap.ko codeheap.o codeheap.mod codeheap.mod.c codeheap.mod.o \
+		Module.symvers modules.order .codeheap* .module-common.o \
+		module/*.o module/.*.cmd
+	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
+
+.PHONY: all module tools test-host test-vm lint check demo fuzz bench-host clean

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Everything make check runs, in order:
+#   1. host tests (tools/testing, under ASan+UBSan),
+#   2. lint (checkpatch --strict, sparse),
+#   3. the VM suite on each kernel given (6.1 6.12 and any EXTRA_KERNELS),
+# then a summary per stage and, as the last line, "N passed, N failed"
+# (", N skipped" when any were), counted from the TAP of every stage.  A
+# stage that dies before it reports counts as one failure.
+#
+#   tools/check.sh KERNEL...
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+LOGS=$ROOT/build/check
+mkdir -p "$LOGS"
+
+"$ROOT/tools/deps.sh" build host vm lint || exit 1
+
+total_p=0 total_f=0 total_s=0
+summary=()
+
+stage() { # NAME LOGFILE COMMAND...
+	local name=$1 logf=$2 p=0 f=0 s=0 seen=0 start=$SECONDS
+	shift 2
+	echo "=== $name"
+	"$@" 2>&1 | tee "$logf"
+	while read -r _ _ cp cf cs; do
+		p=$((p + cp)) f=$((f + cf)) s=$((s + cs)) seen=1
+	done < <(grep '^@@counts ' "$logf")
+	if [ $seen = 0 ]; then
+		f=1
+		echo "not ok - $name: stage reported no results (see $logf)"
+	fi
+	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + s))
+	summary+=("$(printf '%-34s %4d passed, %d failed, %d skipped  (%ds)' \
+		"$name" $p $f $s $((SECONDS - start)))")
+}
+
+stage host "$LOGS/host.log" make -s -C tools/testing test
+stage lint "$LOGS/lint.log" tools/lint.sh
+for k in "$@"; do
+	stage "vm $k" "$LOGS/vm-$(basename "$k").log" tools/vm/run --quiet --kernel "$k"
+done
+
+echo
+echo "=== summary"
+printf '%s\n' "${summary[@]}"
+if [ $total_s -gt 0 ]; then
+	echo "$total_p passed, $total_f failed, $total_s skipped"
+else
+	echo "$total_p passed, $total_f failed"
+fi
+[ $total_f = 0 ]

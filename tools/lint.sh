@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Kernel-style checks of the module and the uapi header:
+#  - checkpatch.pl --no-tree --strict on every file of module/ and uapi/
+#    (checkpatch comes from Debian's linux-source package, see ksrc.sh);
+#  - sparse (make C=2) of the module against the newest installed 6.12
+#    headers, or KDIR if given.
+# Each file and the sparse build count as one check; prints
+# "@@counts lint PASS FAIL 0" last and fails if any check failed.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+"$ROOT/tools/deps.sh" build lint || exit 1
+ksrc=$("$ROOT/tools/ksrc.sh") || exit 1
+pass=0 fail=0
+
+for f in $(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h 2>/dev/null); do
+	if out=$(cd "$ROOT" && perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict \
+			--quiet --show-types -f "$f" 2>&1) && [ -z "$out" ]; then
+		pass=$((pass + 1))
+		echo "ok - lint/checkpatch/$f"
+	else
+		fail=$((fail + 1))
+		echo "not ok - lint/checkpatch/$f"
+		echo "$out" | sed 's/^/# /'
+	fi
+done
+
+kdir=${KDIR:-}
+if [ -z "$kdir" ]; then
+	rel=$(cd /usr/src && ls -d linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
+	kdir=/usr/src/${rel:-none}
+fi
+if [ -f "$kdir/Makefile" ]; then
+	tmp=$ROOT/build/sparse
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	cp -a "$ROOT/Kbuild" "$ROOT/module" "$ROOT/uapi" "$tmp/"
+	out=$(make -s -C "$kdir" M="$tmp" C=2 modules 2>&1)
+	rc=$?
+	# The kernel's own headers trigger nothing with Debian's sparse; any
+	# line naming one of our files is ours.
+	if [ $rc = 0 ] && ! grep -qE '(warning|error):' <<< "$out"; then
+		pass=$((pass + 1))
+		echo "ok - lint/sparse ($(basename "$kdir"))"
+	else
+		fail=$((fail + 1))
+		echo "not ok - lint/sparse ($(basename "$kdir"))"
+		echo "$out" | sed 's/^/# /'
+	fi
+else
+	fail=$((fail + 1))
+	echo "not ok - lint/sparse: no 6.12 kernel headers under /usr/src (run make check as root once)"
+fi
+
+echo "@@counts lint $pass $fail 0"
+[ $fail = 0 ]
