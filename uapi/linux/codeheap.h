@@ -73,6 +73,17 @@
 
 enum {
 	CODEHEAP_CMD_VERSION = 0x00,
+	CODEHEAP_CMD_RESERVE = 0x01,
+	CODEHEAP_CMD_RELEASE = 0x02,
+	CODEHEAP_CMD_COMMIT = 0x03,
+	CODEHEAP_CMD_DECOMMIT = 0x04,
+	CODEHEAP_CMD_PROTECT = 0x05,
+	CODEHEAP_CMD_SEAL = 0x06,
+	CODEHEAP_CMD_ALLOC = 0x07,
+	CODEHEAP_CMD_FREE = 0x08,
+	CODEHEAP_CMD_LOOKUP = 0x09,
+	CODEHEAP_CMD_WRITE = 0x0a,
+	CODEHEAP_CMD_STATS = 0x0b,
 };
 
 /**
@@ -136,5 +147,308 @@ struct codeheap_version {
 };
 
 #define CODEHEAP_IOC_VERSION _IO(CODEHEAP_TYPE, CODEHEAP_CMD_VERSION)
+
+/**
+ * DOC: Reservations, pages and allocations
+ *
+ * A *reservation* is a range of the owner's address space mapped
+ * read+exec and ``MAP_SHARED`` from /dev/codeheap by
+ * ``CODEHEAP_IOC_RESERVE``, never writable: ``mprotect()`` cannot add
+ * write, and no second mapping of its pages can be made.  The only
+ * ``mmap()`` of /dev/codeheap the device accepts is the one RESERVE makes.
+ *
+ * Each page of a reservation is *reserved* (no memory: any access raises
+ * SIGSEGV), *committed* (memory filled with trap instructions until code is
+ * written, mapped read+exec at once, so the first execution takes no page
+ * fault) or committed but *inaccessible* (``PROTECT`` to none: SIGSEGV).
+ *
+ * An *allocation* is a range handed out by the heap's free-region pool by
+ * ``CODEHEAP_IOC_ALLOC``, aligned to at least ``code_align``.  Code is
+ * written only into live allocations, only through ``CODEHEAP_IOC_WRITE``,
+ * which copies it through the kernel's own mapping of the pages.  Freed
+ * allocations are refilled with traps, and pages no live allocation covers
+ * any more are decommitted.
+ *
+ * All addresses and lengths of these commands are user virtual addresses
+ * and byte counts of the caller's address space.
+ */
+
+/**
+ * struct codeheap_reserve - ioctl(CODEHEAP_IOC_RESERVE)
+ * @size: sizeof(struct codeheap_reserve)
+ * @flags: 0 or %CODEHEAP_RESERVE_FIXED
+ * @len: bytes to reserve, a non-zero multiple of the page size, at most
+ *       the ``max_reservation_size`` parameter
+ * @hint: 0, or the page-aligned address the reservation should start at.
+ *        Without %CODEHEAP_RESERVE_FIXED it is only a preference: another
+ *        address (inside the window, if one is given) is used when the hint
+ *        range is taken
+ * @near: with @range, the address the reservation must be close to
+ * @range: 0 for no constraint; otherwise the whole reservation must lie
+ *         within [@near - @range, @near + @range) (clamped to the user
+ *         address space).  A JIT uses this to keep code within direct-call
+ *         reach of its runtime (2 GiB on x86-64, 128 MiB on arm64)
+ * @addr: output: the start of the reservation
+ *
+ * %CODEHEAP_RESERVE_FIXED: reserve exactly at @hint or fail, never
+ * replacing an existing mapping.
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` @len 0 or not page-aligned,
+ * @hint not page-aligned, %CODEHEAP_RESERVE_FIXED without @hint, unknown
+ * flag; ``EOVERFLOW`` @hint + @len or @near +/- @range overflows;
+ * ``ENOMEM`` @len above ``max_reservation_size`` or out of memory;
+ * ``EEXIST`` %CODEHEAP_RESERVE_FIXED and the range is not free;
+ * ``ENOSPC`` no free range of @len bytes inside the window (or the hint
+ * range lies outside it with %CODEHEAP_RESERVE_FIXED); ``EFAULT``.
+ */
+struct codeheap_reserve {
+	__u32 size;
+	__u32 flags;
+	__u64 len;
+	__u64 hint;
+	__u64 near;
+	__u64 range;
+	__u64 addr;
+};
+
+#define CODEHEAP_RESERVE_FIXED (1U << 0)
+
+#define CODEHEAP_IOC_RESERVE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_RESERVE)
+
+/**
+ * struct codeheap_release - ioctl(CODEHEAP_IOC_RELEASE)
+ * @size: sizeof(struct codeheap_release)
+ * @flags: must be 0
+ * @addr: the start of a reservation, as RESERVE (or a growing ALLOC)
+ *        returned it
+ *
+ * Unmaps the reservation and frees its pages.
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag; ``ENOENT`` no
+ * reservation starts at @addr; ``EBUSY`` allocations still live in it;
+ * ``EFAULT``.
+ */
+struct codeheap_release {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+};
+
+#define CODEHEAP_IOC_RELEASE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_RELEASE)
+
+/**
+ * struct codeheap_range - ioctl(CODEHEAP_IOC_COMMIT / DECOMMIT / PROTECT)
+ * @size: sizeof(struct codeheap_range)
+ * @flags: must be 0
+ * @addr: page-aligned start
+ * @len: non-zero multiple of the page size; [@addr, @addr + @len) must lie
+ *       inside one reservation
+ * @prot: PROTECT only (0 for the others): 0 for none, or
+ *        ``PROT_READ | PROT_EXEC``
+ * @__reserved: must be 0
+ *
+ * COMMIT backs every reserved page of the range with memory charged to the
+ * caller's memory cgroup, filled with traps and mapped read+exec; pages
+ * already committed keep their contents and protection.  DECOMMIT frees the
+ * range's committed pages and removes them from every mapping.  PROTECT
+ * makes the range's pages inaccessible (none) or read+exec again.
+ *
+ * Errors: ``EPERM`` not the owner, or (DECOMMIT, PROTECT) the range
+ * touches a sealed allocation; ``EINVAL`` @addr or @len not page-aligned,
+ * @len 0, unknown flag, non-zero @__reserved, @prot not 0 or
+ * ``PROT_READ | PROT_EXEC`` (or non-zero for COMMIT and DECOMMIT),
+ * (PROTECT) a page of the range is not committed; ``EACCES`` (PROTECT)
+ * @prot includes ``PROT_WRITE``; ``EOVERFLOW`` @addr + @len overflows;
+ * ``ENOENT`` the range is not inside one reservation; ``EBUSY``
+ * (DECOMMIT) a live allocation covers a page of the range; ``ENOMEM``
+ * (COMMIT) a committed-bytes limit or out of memory; ``EFAULT``.
+ */
+struct codeheap_range {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 len;
+	__u32 prot;
+	__u32 __reserved;
+};
+
+#define CODEHEAP_IOC_COMMIT _IO(CODEHEAP_TYPE, CODEHEAP_CMD_COMMIT)
+#define CODEHEAP_IOC_DECOMMIT _IO(CODEHEAP_TYPE, CODEHEAP_CMD_DECOMMIT)
+#define CODEHEAP_IOC_PROTECT _IO(CODEHEAP_TYPE, CODEHEAP_CMD_PROTECT)
+
+/**
+ * struct codeheap_alloc - ioctl(CODEHEAP_IOC_ALLOC)
+ * @size: sizeof(struct codeheap_alloc)
+ * @flags: must be 0
+ * @len: bytes to allocate, not 0; rounded up to ``code_align``
+ * @align: 0, or a power of two; the allocation is aligned to the larger of
+ *         @align and ``code_align``
+ * @lo: with @hi, the window: the allocation must lie inside [@lo, @hi)
+ *      (V8's AllocateInRegion); both 0 for anywhere
+ * @hi: see @lo
+ * @tag: any value, reported by LOOKUP (for example a function index)
+ * @addr: output: the start of the allocation
+ *
+ * Takes the lowest-addressed free range that fits inside the window; when
+ * none fits, reserves a new code space (V8's rule: the larger of the
+ * request plus 64 KiB, 128 KiB and a quarter of what the heap has reserved,
+ * at most ``max_reservation_size``), inside the window when one is given.
+ * The pages the allocation covers are committed (trap-filled, read+exec).
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` @len 0, @align not a power
+ * of two, @lo >= @hi with a non-zero @hi, unknown flag; ``EOVERFLOW``
+ * rounding @len overflows; ``ENOMEM`` @len above ``max_reservation_size``,
+ * a committed-bytes limit, or out of memory; ``ENOSPC`` no room in the
+ * window; ``EFAULT``.
+ */
+struct codeheap_alloc {
+	__u32 size;
+	__u32 flags;
+	__u64 len;
+	__u64 align;
+	__u64 lo;
+	__u64 hi;
+	__u64 tag;
+	__u64 addr;
+};
+
+#define CODEHEAP_IOC_ALLOC _IO(CODEHEAP_TYPE, CODEHEAP_CMD_ALLOC)
+
+/**
+ * struct codeheap_addr - ioctl(CODEHEAP_IOC_FREE / SEAL)
+ * @size: sizeof(struct codeheap_addr)
+ * @flags: must be 0
+ * @addr: the start of a live allocation
+ *
+ * FREE refills the allocation with traps, returns it to the pool and
+ * decommits the pages no live allocation covers any more.  SEAL makes it
+ * immutable: WRITE, FREE and PROTECT or DECOMMIT of its pages fail with
+ * ``EPERM`` until the heap is gone.  Sealing twice is not an error.
+ *
+ * Errors: ``EPERM`` not the owner, or (FREE) the allocation is sealed;
+ * ``EINVAL`` unknown flag; ``ENOENT`` no allocation starts at @addr;
+ * ``EFAULT``.
+ */
+struct codeheap_addr {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+};
+
+#define CODEHEAP_IOC_SEAL _IO(CODEHEAP_TYPE, CODEHEAP_CMD_SEAL)
+#define CODEHEAP_IOC_FREE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_FREE)
+
+/**
+ * struct codeheap_lookup - ioctl(CODEHEAP_IOC_LOOKUP)
+ * @size: sizeof(struct codeheap_lookup)
+ * @flags: must be 0
+ * @addr: any address
+ * @start: output: the start of the live allocation containing @addr
+ * @len: output: its length (as rounded by ALLOC)
+ * @tag: output: its tag
+ * @alloc_flags: output: %CODEHEAP_LOOKUP_SEALED if sealed
+ * @__reserved: must be 0
+ *
+ * For stack walkers and profilers.  Usable from any process holding the
+ * fd.
+ *
+ * Errors: ``EINVAL`` unknown flag, non-zero @__reserved; ``ENOENT`` no live
+ * allocation contains @addr; ``EFAULT``.
+ */
+struct codeheap_lookup {
+	__u32 size;
+	__u32 flags;
+	__u64 addr;
+	__u64 start;
+	__u64 len;
+	__u64 tag;
+	__u32 alloc_flags;
+	__u32 __reserved;
+};
+
+#define CODEHEAP_LOOKUP_SEALED (1U << 0)
+
+#define CODEHEAP_IOC_LOOKUP _IO(CODEHEAP_TYPE, CODEHEAP_CMD_LOOKUP)
+
+/**
+ * struct codeheap_write_entry - one copy of CODEHEAP_IOC_WRITE
+ * @dst: destination, inside one live, unsealed allocation
+ * @src: user pointer to the code to copy
+ * @len: bytes, not 0
+ */
+struct codeheap_write_entry {
+	__u64 dst;
+	__u64 src;
+	__u64 len;
+};
+
+/**
+ * struct codeheap_write - ioctl(CODEHEAP_IOC_WRITE)
+ * @size: sizeof(struct codeheap_write)
+ * @flags: must be 0
+ * @count: number of entries, 1 to the ``max_batch`` parameter
+ * @__reserved: must be 0
+ * @entries: user pointer to an array of @count struct codeheap_write_entry
+ *
+ * Copies code into allocations through the kernel's mapping of the pages:
+ * no writable user mapping of code exists at any time.  Every entry is
+ * validated before any byte is copied.  If reading a source faults, the
+ * entries before it stay written, the faulting entry's destination is
+ * refilled with traps (never half-written) and the call fails with
+ * ``EFAULT``.  Instruction caches are coherent when the call returns.
+ *
+ * Errors: ``EPERM`` not the owner, or a destination is in a sealed
+ * allocation; ``EINVAL`` @count 0, unknown flag, non-zero @__reserved, an
+ * entry with @len 0; ``E2BIG`` @count above ``max_batch``; ``EOVERFLOW``
+ * @dst + @len overflows; ``ENOENT`` a destination is not inside one live
+ * allocation; ``EFAULT`` @entries or a source cannot be read.
+ */
+struct codeheap_write {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 __reserved;
+	__u64 entries;
+};
+
+#define CODEHEAP_IOC_WRITE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_WRITE)
+
+/**
+ * struct codeheap_stats - ioctl(CODEHEAP_IOC_STATS)
+ * @size: sizeof(struct codeheap_stats)
+ * @flags: must be 0
+ * @reserved_bytes: output: bytes of all reservations
+ * @committed_bytes: output: bytes backed by memory
+ * @allocated_bytes: output: bytes in live allocations
+ * @freed_bytes: output: bytes freed by FREE since the heap was created
+ * @peak_allocated_bytes: output: highest @allocated_bytes so far
+ * @peak_committed_bytes: output: highest @committed_bytes so far
+ * @largest_free: output: the largest free range of the pool
+ * @allocations: output: live allocations
+ * @reservations: output: live reservations
+ * @jump_tables: output: live jump tables
+ * @__reserved: must be 0
+ *
+ * Usable from any process holding the fd.
+ *
+ * Errors: ``EINVAL`` unknown flag, non-zero @__reserved; ``EFAULT``.
+ */
+struct codeheap_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 reserved_bytes;
+	__u64 committed_bytes;
+	__u64 allocated_bytes;
+	__u64 freed_bytes;
+	__u64 peak_allocated_bytes;
+	__u64 peak_committed_bytes;
+	__u64 largest_free;
+	__u32 allocations;
+	__u32 reservations;
+	__u32 jump_tables;
+	__u32 __reserved;
+};
+
+#define CODEHEAP_IOC_STATS _IO(CODEHEAP_TYPE, CODEHEAP_CMD_STATS)
 
 #endif /* _UAPI_LINUX_CODEHEAP_H */
