@@ -1,16 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * codeheap: internal interfaces shared by the module's files.
+ *
+ * Lock order, outermost first:
+ *
+ *   heap->space_lock  (RESERVE, RELEASE, growth: held across vm_mmap()
+ *                      and vm_munmap(), which take mmap_lock)
+ *   mmap_lock         (taken for read by commands that map pages; the mm
+ *                      takes it around .mmap, .close and .fault)
+ *   heap->lock        (every field of the heap not stated otherwise)
+ *   page lock         (decommit and revoke wait for in-flight faults)
+ *   i_mmap_rwsem      (unmap_mapping_range())
+ *
+ * The fault path takes neither heap lock: it finds pages in heap->pages
+ * under RCU and synchronises with revocation through the page lock.
+ * Nothing copies from or to user memory under heap->lock with page faults
+ * enabled, since a fault takes mmap_lock.
  */
 #ifndef _CODEHEAP_H
 #define _CODEHEAP_H
 
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
+
+#include <linux/codeheap.h>
 
 #include "compat.h"
+#include "pool.h"
 
 /* Hard ceiling of the max_batch parameter: bounds one call's kernel work. */
 #define CODEHEAP_BATCH_HARD_MAX 65536U
@@ -30,6 +50,15 @@
 #else
 #error "codeheap supports x86-64 and arm64 only"
 #endif
+
+/*
+ * Per code space overhead in V8's ReservationSize(): room kept for the
+ * space's far jump table.  A grown space is at least twice this.
+ */
+#define CODEHEAP_SPACE_OVERHEAD		(64UL << 10)
+
+/* xarray mark of a committed page that PROTECT made inaccessible. */
+#define CODEHEAP_MARK_NONE		XA_MARK_0
 
 /**
  * struct codeheap_limits - the module parameters in force
@@ -52,19 +81,106 @@ struct codeheap_limits {
 void codeheap_limits_get(struct codeheap_limits *limits);
 
 /**
+ * struct codeheap_space - a reservation (V8's code space)
+ * @node: link in &codeheap_heap.spaces, keyed by @start
+ * @start: first address
+ * @end: one past the last address
+ * @pgoff: file offset, in pages, of @start: unique among all heaps, so
+ *         unmap_mapping_range() on the device's mapping touches this space
+ *         alone
+ * @task: while RESERVE maps it, the task doing so (the only one whose
+ *        mmap() of the device is accepted); NULL afterwards
+ * @nr_blocks: live allocations inside
+ * @linked: .mmap accepted the mapping and linked the space into the heap
+ * @detached: the owner's mapping is gone (RELEASE, or the owner unmapped or
+ *            exited): nothing is allocated or mapped here any more
+ * @releasing: RELEASE is unmapping it
+ * @pool_spare: the pool node that adds the new space to the pool
+ *
+ * All fields but @pgoff and @pool_spare are protected by &codeheap_heap.lock
+ * once @linked.
+ */
+struct codeheap_space {
+	struct rb_node node;
+	unsigned long start;
+	unsigned long end;
+	pgoff_t pgoff;
+	struct task_struct *task;
+	unsigned long nr_blocks;
+	bool linked;
+	bool detached;
+	bool releasing;
+	struct codeheap_pool_node *pool_spare;
+};
+
+/**
+ * struct codeheap_block - an allocation
+ * @node: link in &codeheap_heap.blocks, keyed by @start
+ * @start: first address, aligned to at least %CODEHEAP_CODE_ALIGN
+ * @len: length in bytes, a multiple of %CODEHEAP_CODE_ALIGN
+ * @tag: the user's tag
+ * @space: the reservation it lies in
+ * @sealed: SEAL made it immutable
+ *
+ * Protected by &codeheap_heap.lock.
+ */
+struct codeheap_block {
+	struct rb_node node;
+	unsigned long start;
+	unsigned long len;
+	u64 tag;
+	struct codeheap_space *space;
+	bool sealed;
+};
+
+/**
  * struct codeheap_heap - one heap, the private data of one open file
  * @mm: the address space that owns the heap, pinned with mmgrab() for the
  *      heap's lifetime; set at open and never changed, so it is read without
  *      a lock
- * @lock: serialises every change to the heap; taken only in ioctl context
+ * @file: the open /dev/codeheap file the heap belongs to; every
+ *        reservation maps it, so the heap lives until the last mapping and
+ *        the last fd are gone
+ * @space_lock: serialises RESERVE, RELEASE and growth (see the lock order
+ *              at the top of this file)
+ * @lock: protects every field below
+ * @reserving: the space RESERVE is mapping right now, or NULL
+ * @spaces: reservations, by start address
+ * @blocks: live allocations, by start address
+ * @pool: free ranges of the reservations that can still be allocated from
+ * @spare: a pool node kept ready so that FREE can never fail half-way
+ * @pages: committed pages by file offset (page index).  Written under
+ *         @lock; the fault path reads it under RCU.  %CODEHEAP_MARK_NONE
+ *         marks inaccessible pages
+ * @reserved: bytes of live reservations
+ * @committed: bytes of committed pages
+ * @allocated: bytes of live allocations
+ * @freed: bytes freed by FREE so far
+ * @peak_allocated: highest @allocated
+ * @peak_committed: highest @committed
+ * @nr_spaces: live reservations
+ * @nr_blocks: live allocations
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
-	struct mutex lock;	/* protects the fields below */
+	struct file *file;
+	struct mutex space_lock;	/* outside mmap_lock */
+	struct mutex lock;		/* inside mmap_lock */
+	struct codeheap_space *reserving;
+	struct rb_root spaces;
+	struct rb_root blocks;
+	struct codeheap_pool pool;
+	struct codeheap_pool_node *spare;
+	struct xarray pages;
+	unsigned long reserved;
+	unsigned long committed;
+	unsigned long allocated;
+	u64 freed;
+	unsigned long peak_allocated;
+	unsigned long peak_committed;
+	unsigned int nr_spaces;
+	unsigned int nr_blocks;
 };
-
-struct codeheap_heap *codeheap_heap_create(void);
-void codeheap_heap_destroy(struct codeheap_heap *heap);
 
 /**
  * codeheap_heap_owned() - may the current task change @heap?
@@ -76,5 +192,49 @@ static inline bool codeheap_heap_owned(const struct codeheap_heap *heap)
 {
 	return current->mm == heap->mm;
 }
+
+/* heap.c */
+struct codeheap_heap *codeheap_heap_create(struct file *file);
+void codeheap_heap_destroy(struct codeheap_heap *heap);
+int codeheap_heap_reserve(struct codeheap_heap *heap,
+			  struct codeheap_reserve *arg);
+int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr);
+int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
+			 unsigned long len);
+int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
+			   unsigned long len);
+int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
+			  unsigned long len, bool accessible);
+int codeheap_heap_alloc(struct codeheap_heap *heap,
+			struct codeheap_alloc *arg);
+int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr);
+int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr);
+int codeheap_heap_lookup(struct codeheap_heap *heap,
+			 struct codeheap_lookup *arg);
+int codeheap_heap_write(struct codeheap_heap *heap,
+			const struct codeheap_write_entry *entries,
+			unsigned int count);
+void codeheap_heap_stats(struct codeheap_heap *heap,
+			 struct codeheap_stats *arg);
+int codeheap_space_link_locked(struct codeheap_heap *heap,
+			       struct codeheap_space *space);
+void codeheap_space_detach_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space);
+struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,
+					   unsigned long addr);
+
+/* mmap.c */
+int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma);
+void codeheap_map_pages(struct codeheap_heap *heap,
+			struct codeheap_space *space, unsigned long start,
+			unsigned long end);
+void codeheap_revoke_pages(struct codeheap_heap *heap, pgoff_t first,
+			   unsigned long nr, struct list_head *release);
+void codeheap_trap_fill(void *dst, size_t len);
+
+/* main.c: global counters, exposed in sysfs */
+extern atomic_long_t codeheap_total_committed;
+extern atomic_long_t codeheap_total_reserved;
+extern atomic_t codeheap_nr_heaps;
 
 #endif /* _CODEHEAP_H */

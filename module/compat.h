@@ -12,8 +12,27 @@
 #ifndef _CODEHEAP_COMPAT_H
 #define _CODEHEAP_COMPAT_H
 
-#include <linux/version.h>
+#include <linux/mm.h>
 
-/* No difference between the supported kernels matters to the module yet. */
+/*
+ * Features are probed in Kbuild (as openzfs's configure does) rather than
+ * compared with LINUX_VERSION_CODE, which Debian's backports would defeat.
+ */
+
+/*
+ * 6.3 made vm_flags read-only and added vm_flags_set()/vm_flags_clear(),
+ * which also take the per-VMA lock; before that drivers changed the field.
+ */
+#ifndef CODEHEAP_HAVE_VM_FLAGS_SET
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
 
 #endif /* _CODEHEAP_COMPAT_H */

@@ -1,15 +1,1208 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * codeheap: the heap, one per open file description of /dev/codeheap.
+ *
+ * A heap holds reservations (struct codeheap_space, each one mapping of
+ * the device), the committed pages backing them (heap->pages), the live
+ * allocations (struct codeheap_block) and the pool of free ranges that
+ * allocations come from.  See codeheap.h for the lock order.
  */
 
+#include <linux/highmem.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <asm/cacheflush.h>
 
 #include "codeheap.h"
 
+/*
+ * File offsets of reservations, in pages.  Every reservation takes a fresh
+ * range, one page apart from the previous one, so no two reservations of
+ * any heap ever share an offset (unmap_mapping_range() works on the
+ * device's one address_space) and no two mappings can be merged.
+ */
+static atomic64_t codeheap_next_pgoff = ATOMIC64_INIT(0);
+#define CODEHEAP_PGOFF_MAX	((ULONG_MAX >> PAGE_SHIFT) >> 1)
+
+/* The lowest address a window search considers (above any mmap_min_addr). */
+#define CODEHEAP_MIN_ADDR	SZ_1M
+
+/* Times a window search retries when another thread took its gap. */
+#define CODEHEAP_GAP_TRIES	8
+
+/* Times WRITE re-faults a source that was paged out while it held the lock. */
+#define CODEHEAP_WRITE_TRIES	8
+
+static bool codeheap_pool_ok(int ret)
+{
+	/* The pool refuses only impossible requests: a heap bug. */
+	return !WARN_ON_ONCE(ret && ret != -ENOSPC && ret != -ENOMEM);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lookups                                                                */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * codeheap_space_find() - the reservation containing an address
+ * @heap: the heap
+ * @addr: any address
+ *
+ * Context: @heap->lock held.
+ * Return: the linked reservation with start <= @addr < end, or NULL.
+ */
+struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,
+					   unsigned long addr)
+{
+	struct rb_node *node = heap->spaces.rb_node;
+
+	lockdep_assert_held(&heap->lock);
+	while (node) {
+		struct codeheap_space *space =
+			rb_entry(node, struct codeheap_space, node);
+
+		if (addr < space->start)
+			node = node->rb_left;
+		else if (addr >= space->end)
+			node = node->rb_right;
+		else
+			return space;
+	}
+	return NULL;
+}
+
+/* The lowest block that ends after @addr, or NULL. */
+static struct codeheap_block *codeheap_block_after(struct codeheap_heap *heap,
+						   unsigned long addr)
+{
+	struct rb_node *node = heap->blocks.rb_node;
+	struct codeheap_block *found = NULL;
+
+	while (node) {
+		struct codeheap_block *block =
+			rb_entry(node, struct codeheap_block, node);
+
+		if (block->start + block->len > addr) {
+			found = block;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
+}
+
+static struct codeheap_block *
+codeheap_block_containing(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_block *block = codeheap_block_after(heap, addr);
+
+	return block && block->start <= addr ? block : NULL;
+}
+
+static void codeheap_block_insert(struct codeheap_heap *heap,
+				  struct codeheap_block *block)
+{
+	struct rb_node **link = &heap->blocks.rb_node, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		if (block->start < rb_entry(parent, struct codeheap_block,
+					    node)->start)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&block->node, parent, link);
+	rb_insert_color(&block->node, &heap->blocks);
+}
+
+static pgoff_t codeheap_pgoff(const struct codeheap_space *space,
+			      unsigned long addr)
+{
+	return space->pgoff + ((addr - space->start) >> PAGE_SHIFT);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Pages                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static int codeheap_charge_locked(struct codeheap_heap *heap,
+				  unsigned long bytes)
+{
+	struct codeheap_limits limits;
+
+	lockdep_assert_held(&heap->lock);
+	codeheap_limits_get(&limits);
+	if (heap->committed + bytes > limits.max_heap_committed)
+		return -ENOMEM;
+	if (atomic_long_add_return(bytes, &codeheap_total_committed) >
+	    limits.max_total_committed) {
+		atomic_long_sub(bytes, &codeheap_total_committed);
+		return -ENOMEM;
+	}
+	heap->committed += bytes;
+	heap->peak_committed = max(heap->peak_committed, heap->committed);
+	return 0;
+}
+
+static void codeheap_uncharge_locked(struct codeheap_heap *heap,
+				     unsigned long bytes)
+{
+	lockdep_assert_held(&heap->lock);
+	heap->committed -= bytes;
+	atomic_long_sub(bytes, &codeheap_total_committed);
+}
+
+/* Erase [first, first + nr) from heap->pages, revoke and free its pages. */
+static void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
+				     unsigned long nr)
+{
+	struct page *page, *tmp;
+	unsigned long idx, n = 0;
+	LIST_HEAD(pages);
+
+	lockdep_assert_held(&heap->lock);
+	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
+		xa_erase(&heap->pages, idx);
+		list_add_tail(&page->lru, &pages);
+		n++;
+	}
+	if (!n)
+		return;
+	codeheap_revoke_pages(heap, first, nr, &pages);
+	list_for_each_entry_safe(page, tmp, &pages, lru) {
+		list_del(&page->lru);
+		put_page(page);
+	}
+	codeheap_uncharge_locked(heap, n << PAGE_SHIFT);
+}
+
+/*
+ * Back every page of [start, end) of @space that has no memory yet with a
+ * trap-filled page, all or nothing, then map the range's accessible pages
+ * when the caller holds mmap_lock (@map).
+ */
+static int codeheap_commit_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space,
+				  unsigned long start, unsigned long end,
+				  bool map)
+{
+	pgoff_t first = codeheap_pgoff(space, start);
+	unsigned long nr = (end - start) >> PAGE_SHIFT, i, missing = 0;
+	struct page *page, *tmp;
+	LIST_HEAD(pages);
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	for (i = 0; i < nr; i++)
+		if (!xa_load(&heap->pages, first + i))
+			missing++;
+	if (!missing)
+		goto map;
+
+	ret = codeheap_charge_locked(heap, missing << PAGE_SHIFT);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < nr; i++) {
+		void *kaddr;
+
+		if (xa_load(&heap->pages, first + i))
+			continue;
+		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!page) {
+			ret = -ENOMEM;
+			goto free_pages;
+		}
+		page->index = first + i;
+		kaddr = kmap_local_page(page);
+		codeheap_trap_fill(kaddr, PAGE_SIZE);
+		flush_icache_range((unsigned long)kaddr,
+				   (unsigned long)kaddr + PAGE_SIZE);
+		kunmap_local(kaddr);
+		list_add_tail(&page->lru, &pages);
+	}
+
+	list_for_each_entry(page, &pages, lru) {
+		ret = xa_insert(&heap->pages, page->index, page,
+				GFP_KERNEL_ACCOUNT);
+		if (ret)
+			goto erase_pages;
+	}
+	list_for_each_entry_safe(page, tmp, &pages, lru)
+		list_del(&page->lru);
+map:
+	if (map)
+		codeheap_map_pages(heap, space, start, end);
+	return 0;
+
+erase_pages:
+	/* The fault handler may have mapped what we inserted: revoke it. */
+	list_for_each_entry_continue_reverse(page, &pages, lru)
+		xa_erase(&heap->pages, page->index);
+	codeheap_revoke_pages(heap, first, nr, &pages);
+	ret = -ENOMEM;
+free_pages:
+	list_for_each_entry_safe(page, tmp, &pages, lru) {
+		list_del(&page->lru);
+		put_page(page);
+	}
+	codeheap_uncharge_locked(heap, missing << PAGE_SHIFT);
+	return ret;
+}
+
+/* Fill [addr, addr + len) of committed pages of @space with traps. */
+static void codeheap_fill_locked(struct codeheap_heap *heap,
+				 struct codeheap_space *space,
+				 unsigned long addr, unsigned long len)
+{
+	unsigned long end = addr + len;
+
+	lockdep_assert_held(&heap->lock);
+	while (addr < end) {
+		unsigned long off = offset_in_page(addr);
+		unsigned long chunk = min(end - addr, PAGE_SIZE - off);
+		struct page *page;
+		void *kaddr;
+
+		page = xa_load(&heap->pages, codeheap_pgoff(space, addr));
+		if (page) {
+			kaddr = kmap_local_page(page);
+			codeheap_trap_fill(kaddr + off, chunk);
+			flush_icache_range((unsigned long)kaddr + off,
+					   (unsigned long)kaddr + off + chunk);
+			kunmap_local(kaddr);
+		}
+		addr += chunk;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reservations                                                           */
+/* ---------------------------------------------------------------------- */
+
+/**
+ * codeheap_space_link_locked() - add a freshly mapped reservation
+ * @heap: the heap
+ * @space: the reservation, with @start and @end set to its mapping
+ *
+ * Adds the reservation to the heap and its range to the pool, less its last
+ * %CODEHEAP_CODE_ALIGN bytes: that fence keeps the free ranges of two
+ * adjacent reservations from coalescing, so no allocation ever straddles
+ * two mappings.
+ *
+ * Context: @heap->lock held; called from the device's .mmap.
+ * Return: 0, or -ENOMEM if the reservation's pool node is missing.
+ */
+int codeheap_space_link_locked(struct codeheap_heap *heap,
+			       struct codeheap_space *space)
+{
+	struct codeheap_pool_node *freed;
+	struct rb_node **link = &heap->spaces.rb_node, *parent = NULL;
+	unsigned long len = space->end - space->start;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	ret = codeheap_pool_merge(&heap->pool, space->start,
+				  len - CODEHEAP_CODE_ALIGN, NULL, NULL,
+				  &space->pool_spare, &freed);
+	if (!codeheap_pool_ok(ret) || ret)
+		return ret ? ret : -EINVAL;
+	kfree(freed);
+
+	while (*link) {
+		parent = *link;
+		if (space->start < rb_entry(parent, struct codeheap_space,
+					    node)->start)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&space->node, parent, link);
+	rb_insert_color(&space->node, &heap->spaces);
+
+	space->linked = true;
+	heap->reserved += len;
+	heap->nr_spaces++;
+	atomic_long_add(len, &codeheap_total_reserved);
+	return 0;
+}
+
+/* Take every free range of @space out of the pool. */
+static void codeheap_space_unpool_locked(struct codeheap_heap *heap,
+					 struct codeheap_space *space)
+{
+	const struct codeheap_pool_node *node, *next;
+
+	for (node = codeheap_pool_first(&heap->pool); node; node = next) {
+		struct codeheap_pool_node *freed = NULL;
+
+		next = codeheap_pool_next(node);
+		if (node->start < space->start || node->start >= space->end)
+			continue;
+		/* A whole free range: the pool hands its node back. */
+		codeheap_pool_ok(codeheap_pool_remove(&heap->pool, node->start,
+						      node->size, NULL, &freed));
+		kfree(freed);
+	}
+}
+
+/**
+ * codeheap_space_detach_locked() - the owner's mapping of a space is gone
+ * @heap: the heap
+ * @space: the reservation
+ *
+ * Called when the owner unmapped the reservation itself, exited, or RELEASE
+ * unmapped it.  Nothing is allocated from it or mapped into it any more; its
+ * allocations and pages stay until they are freed or the reservation is
+ * released.  At exit the pool is left alone: no command can change a heap
+ * whose owner mm is gone.
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_space_detach_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space)
+{
+	lockdep_assert_held(&heap->lock);
+	if (space->detached)
+		return;
+	space->detached = true;
+	if (!space->releasing && atomic_read(&heap->mm->mm_users))
+		codeheap_space_unpool_locked(heap, space);
+}
+
+/* Remove a detached, empty space from the heap and free its pages. */
+static void codeheap_space_unlink_locked(struct codeheap_heap *heap,
+					 struct codeheap_space *space)
+{
+	unsigned long len = space->end - space->start;
+
+	lockdep_assert_held(&heap->lock);
+	codeheap_decommit_locked(heap, space->pgoff, len >> PAGE_SHIFT);
+	rb_erase(&space->node, &heap->spaces);
+	space->linked = false;
+	heap->reserved -= len;
+	heap->nr_spaces--;
+	atomic_long_sub(len, &codeheap_total_reserved);
+}
+
+/* The lowest free gap of @len bytes in [lo, hi), preferring @hint. */
+static unsigned long codeheap_find_gap(struct mm_struct *mm, unsigned long len,
+				       unsigned long hint, unsigned long lo,
+				       unsigned long hi)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr;
+
+	mmap_read_lock(mm);
+	if (hint && hint >= lo && hint <= hi && len <= hi - hint &&
+	    !find_vma_intersection(mm, hint, hint + len)) {
+		addr = hint;
+		goto out_unlock;
+	}
+	addr = PAGE_ALIGN(max(lo, CODEHEAP_MIN_ADDR));
+	while (addr && addr < hi && len <= hi - addr) {
+		vma = find_vma(mm, addr);
+		if (!vma || vma->vm_start - addr >= len)
+			goto out_unlock;
+		addr = vma->vm_end;
+	}
+	addr = -ENOSPC;
+out_unlock:
+	mmap_read_unlock(mm);
+	return addr;
+}
+
+/*
+ * Map a new reservation of @len bytes: exactly at @hint (@fixed), or inside
+ * [lo, hi) preferring @hint, or (a window covering all of user space)
+ * wherever the mm puts it, preferring @hint.
+ */
+static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
+				 unsigned long hint, unsigned long lo,
+				 unsigned long hi, bool fixed,
+				 unsigned long *addr)
+{
+	const unsigned long prot = PROT_READ | PROT_EXEC;
+	unsigned long pages = len >> PAGE_SHIFT, a = 0, gap;
+	struct codeheap_space *space;
+	int tries;
+	s64 pgoff;
+
+	lockdep_assert_held(&heap->space_lock);
+
+	pgoff = atomic64_fetch_add(pages + 1, &codeheap_next_pgoff);
+	if (pgoff < 0 || pgoff > CODEHEAP_PGOFF_MAX - pages)
+		return -ENOSPC;
+
+	space = kzalloc(sizeof(*space), GFP_KERNEL_ACCOUNT);
+	if (!space)
+		return -ENOMEM;
+	space->pool_spare = kzalloc(sizeof(*space->pool_spare),
+				    GFP_KERNEL_ACCOUNT);
+	if (!space->pool_spare) {
+		kfree(space);
+		return -ENOMEM;
+	}
+	space->pgoff = pgoff;
+	space->end = len;	/* .mmap checks the length against this */
+	space->task = current;
+
+	mutex_lock(&heap->lock);
+	heap->reserving = space;
+	mutex_unlock(&heap->lock);
+
+	if (fixed) {
+		a = vm_mmap(heap->file, hint, len, prot,
+			    MAP_SHARED | MAP_FIXED_NOREPLACE,
+			    (unsigned long)pgoff << PAGE_SHIFT);
+	} else if (lo == 0 && hi >= TASK_SIZE) {
+		a = vm_mmap(heap->file, hint, len, prot, MAP_SHARED,
+			    (unsigned long)pgoff << PAGE_SHIFT);
+	} else {
+		for (tries = 0; tries < CODEHEAP_GAP_TRIES; tries++) {
+			gap = codeheap_find_gap(heap->mm, len, hint, lo, hi);
+			if (IS_ERR_VALUE(gap)) {
+				a = gap;
+				break;
+			}
+			a = vm_mmap(heap->file, gap, len, prot,
+				    MAP_SHARED | MAP_FIXED_NOREPLACE,
+				    (unsigned long)pgoff << PAGE_SHIFT);
+			if (a != (unsigned long)-EEXIST)
+				break;
+		}
+		if (a == (unsigned long)-EEXIST)
+			a = -ENOSPC;
+	}
+
+	mutex_lock(&heap->lock);
+	heap->reserving = NULL;
+	space->task = NULL;
+	if (IS_ERR_VALUE(a) && space->linked) {
+		/* The mm failed after .mmap accepted the mapping. */
+		space->releasing = true;
+		codeheap_space_unpool_locked(heap, space);
+		space->detached = true;
+		codeheap_space_unlink_locked(heap, space);
+	}
+	mutex_unlock(&heap->lock);
+
+	if (IS_ERR_VALUE(a)) {
+		kfree(space->pool_spare);
+		kfree(space);
+		return (long)a;
+	}
+	kfree(space->pool_spare);	/* NULL once the pool took it */
+	space->pool_spare = NULL;
+	*addr = a;
+	return 0;
+}
+
+/**
+ * codeheap_heap_reserve() - CODEHEAP_IOC_RESERVE
+ * @heap: the heap, owned by the caller
+ * @arg: the request; @arg->addr is set on success
+ *
+ * Return: 0 or a negative errno as documented in struct codeheap_reserve.
+ */
+int codeheap_heap_reserve(struct codeheap_heap *heap,
+			  struct codeheap_reserve *arg)
+{
+	bool fixed = arg->flags & CODEHEAP_RESERVE_FIXED;
+	unsigned long lo = 0, hi = TASK_SIZE, addr;
+	struct codeheap_limits limits;
+	int ret;
+
+	if (arg->flags & ~CODEHEAP_RESERVE_FIXED)
+		return -EINVAL;
+	if (!arg->len || !PAGE_ALIGNED(arg->len) || !PAGE_ALIGNED(arg->hint) ||
+	    (fixed && !arg->hint))
+		return -EINVAL;
+	if (arg->hint + arg->len < arg->hint)
+		return -EOVERFLOW;
+	if (arg->hint && arg->hint + arg->len > TASK_SIZE)
+		return -EINVAL;
+	codeheap_limits_get(&limits);
+	if (arg->len > limits.max_reservation_size)
+		return -ENOMEM;
+	if (arg->range) {
+		if (arg->near + arg->range < arg->near)
+			return -EOVERFLOW;
+		lo = arg->near > arg->range ? arg->near - arg->range : 0;
+		hi = min_t(u64, arg->near + arg->range, TASK_SIZE);
+		if (fixed && (arg->hint < lo || arg->hint + arg->len > hi))
+			return -ENOSPC;
+	}
+
+	mutex_lock(&heap->space_lock);
+	ret = codeheap_space_create(heap, arg->len, arg->hint, lo, hi, fixed,
+				    &addr);
+	mutex_unlock(&heap->space_lock);
+	if (!ret)
+		arg->addr = addr;
+	return ret;
+}
+
+/* Give an empty space's free range back to the pool, with @node. */
+static void codeheap_space_repool_locked(struct codeheap_heap *heap,
+					 struct codeheap_space *space,
+					 struct codeheap_pool_node **node)
+{
+	unsigned long len = space->end - space->start - CODEHEAP_CODE_ALIGN;
+	struct codeheap_pool_node *unused;
+
+	codeheap_pool_ok(codeheap_pool_merge(&heap->pool, space->start, len,
+					     NULL, NULL, node, &unused));
+}
+
+/**
+ * codeheap_heap_release() - CODEHEAP_IOC_RELEASE
+ * @heap: the heap, owned by the caller
+ * @addr: start of the reservation
+ *
+ * Return: 0, -ENOENT, -EBUSY, or an error of vm_munmap().
+ */
+int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_pool_node *node = NULL;
+	struct codeheap_space *space;
+	bool detached;
+	int ret = 0;
+
+	mutex_lock(&heap->space_lock);
+	mutex_lock(&heap->lock);
+	space = codeheap_space_find(heap, addr);
+	if (!space || space->start != addr) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (space->nr_blocks) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	detached = space->detached;
+	if (!detached) {
+		/* Empty, so its free space is one range: take it out. */
+		space->releasing = true;
+		ret = codeheap_pool_remove(&heap->pool, space->start,
+					   space->end - space->start -
+					   CODEHEAP_CODE_ALIGN, NULL, &node);
+		if (!codeheap_pool_ok(ret) || ret) {
+			space->releasing = false;
+			ret = -EBUSY;
+			goto out_unlock;
+		}
+	}
+	mutex_unlock(&heap->lock);
+
+	if (!detached) {
+		ret = vm_munmap(space->start, space->end - space->start);
+		if (ret) {
+			mutex_lock(&heap->lock);
+			space->releasing = false;
+			if (!space->detached)
+				codeheap_space_repool_locked(heap, space, &node);
+			goto out_unlock;
+		}
+	}
+
+	mutex_lock(&heap->lock);
+	space->detached = true;
+	codeheap_space_unlink_locked(heap, space);
+	kfree(space);
+out_unlock:
+	mutex_unlock(&heap->lock);
+	mutex_unlock(&heap->space_lock);
+	kfree(node);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Page ranges: COMMIT, DECOMMIT, PROTECT                                  */
+/* ---------------------------------------------------------------------- */
+
+/* The live reservation holding all of [addr, addr + len), or NULL. */
+static struct codeheap_space *codeheap_range_space(struct codeheap_heap *heap,
+						   unsigned long addr,
+						   unsigned long len)
+{
+	struct codeheap_space *space = codeheap_space_find(heap, addr);
+
+	if (!space || space->detached || len > space->end - addr)
+		return NULL;
+	return space;
+}
+
+/* -EPERM if a sealed block touches [start, end), -EBUSY if any block does. */
+static int codeheap_range_blocks(struct codeheap_heap *heap,
+				 unsigned long start, unsigned long end)
+{
+	struct codeheap_block *block = codeheap_block_after(heap, start);
+	int ret = 0;
+
+	for (; block && block->start < end;
+	     block = rb_entry_safe(rb_next(&block->node),
+				   struct codeheap_block, node)) {
+		if (block->sealed)
+			return -EPERM;
+		ret = -EBUSY;
+	}
+	return ret;
+}
+
+/**
+ * codeheap_heap_commit() - CODEHEAP_IOC_COMMIT
+ * @heap: the heap, owned by the caller
+ * @addr: page-aligned start, validated by the caller
+ * @len: page-aligned length, validated by the caller
+ *
+ * Return: 0, -ENOENT, or -ENOMEM.
+ */
+int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
+			 unsigned long len)
+{
+	struct codeheap_space *space;
+	int ret = -ENOENT;
+
+	mmap_read_lock(heap->mm);
+	mutex_lock(&heap->lock);
+	space = codeheap_range_space(heap, addr, len);
+	if (space)
+		ret = codeheap_commit_locked(heap, space, addr, addr + len,
+					     true);
+	mutex_unlock(&heap->lock);
+	mmap_read_unlock(heap->mm);
+	return ret;
+}
+
+/**
+ * codeheap_heap_decommit() - CODEHEAP_IOC_DECOMMIT
+ * @heap: the heap, owned by the caller
+ * @addr: page-aligned start, validated by the caller
+ * @len: page-aligned length, validated by the caller
+ *
+ * Return: 0, -ENOENT, -EPERM (sealed allocation) or -EBUSY (allocation).
+ */
+int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
+			   unsigned long len)
+{
+	struct codeheap_space *space;
+	int ret = -ENOENT;
+
+	mutex_lock(&heap->lock);
+	space = codeheap_range_space(heap, addr, len);
+	if (space) {
+		ret = codeheap_range_blocks(heap, addr, addr + len);
+		if (!ret)
+			codeheap_decommit_locked(heap,
+						 codeheap_pgoff(space, addr),
+						 len >> PAGE_SHIFT);
+	}
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_protect() - CODEHEAP_IOC_PROTECT
+ * @heap: the heap, owned by the caller
+ * @addr: page-aligned start, validated by the caller
+ * @len: page-aligned length, validated by the caller
+ * @accessible: true for read+exec, false for none
+ *
+ * Return: 0, -ENOENT, -EPERM (sealed allocation) or -EINVAL (a page of
+ * the range is not committed).
+ */
+int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
+			  unsigned long len, bool accessible)
+{
+	unsigned long nr = len >> PAGE_SHIFT, idx, n = 0;
+	struct codeheap_space *space;
+	struct page *page, *tmp;
+	LIST_HEAD(pages);
+	pgoff_t first;
+	int ret;
+
+	mmap_read_lock(heap->mm);
+	mutex_lock(&heap->lock);
+	space = codeheap_range_space(heap, addr, len);
+	if (!space) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	ret = codeheap_range_blocks(heap, addr, addr + len);
+	if (ret == -EPERM)
+		goto out_unlock;
+	ret = 0;
+
+	first = codeheap_pgoff(space, addr);
+	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1)
+		n++;
+	if (n != nr) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	if (accessible) {
+		xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1)
+			xa_clear_mark(&heap->pages, idx, CODEHEAP_MARK_NONE);
+		codeheap_map_pages(heap, space, addr, addr + len);
+		goto out_unlock;
+	}
+
+	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
+		xa_set_mark(&heap->pages, idx, CODEHEAP_MARK_NONE);
+		list_add_tail(&page->lru, &pages);
+	}
+	codeheap_revoke_pages(heap, first, nr, &pages);
+	list_for_each_entry_safe(page, tmp, &pages, lru)
+		list_del(&page->lru);
+out_unlock:
+	mutex_unlock(&heap->lock);
+	mmap_read_unlock(heap->mm);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Allocations                                                            */
+/* ---------------------------------------------------------------------- */
+
+/* Make sure heap->spare holds a node; false when out of memory. */
+static bool codeheap_spare_ready(struct codeheap_heap *heap,
+				 struct codeheap_pool_node **node)
+{
+	lockdep_assert_held(&heap->lock);
+	if (!heap->spare) {
+		heap->spare = *node;
+		*node = NULL;
+	}
+	return heap->spare;
+}
+
+/* A node for codeheap_spare_ready(), allocated before taking the lock. */
+static struct codeheap_pool_node *codeheap_spare_alloc(struct codeheap_heap *heap)
+{
+	/* A stale answer only costs a kzalloc() or a retry under the lock. */
+	if (data_race(heap->spare))
+		return NULL;
+	return kzalloc(sizeof(struct codeheap_pool_node), GFP_KERNEL_ACCOUNT);
+}
+
+/* Keep a node the pool gave back as the spare, or free it. */
+static void codeheap_spare_keep(struct codeheap_heap *heap,
+				struct codeheap_pool_node *freed)
+{
+	lockdep_assert_held(&heap->lock);
+	if (!heap->spare)
+		heap->spare = freed;
+	else
+		kfree(freed);
+}
+
+/*
+ * V8's ReservationSize(): the larger of the request plus the per-space
+ * overhead, twice the overhead and a quarter of what is reserved, at most
+ * the per-space maximum.
+ */
+static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
+			 unsigned long align, u64 lo, u64 hi)
+{
+	struct codeheap_limits limits;
+	unsigned long size, need, wlo = 0, whi = TASK_SIZE, addr;
+	int ret;
+
+	codeheap_limits_get(&limits);
+	need = len + CODEHEAP_CODE_ALIGN;
+	if (align > PAGE_SIZE)
+		need += align - PAGE_SIZE;
+	need = PAGE_ALIGN(need);
+	/* Only sizes the new space: a racing RESERVE may make it stale. */
+	size = data_race(heap->reserved) / 4;
+	size = max3(PAGE_ALIGN(len + CODEHEAP_SPACE_OVERHEAD),
+		    2 * CODEHEAP_SPACE_OVERHEAD, PAGE_ALIGN(size));
+	size = max(size, need);
+	size = min(size, limits.max_reservation_size);
+	if (size < need)
+		return -ENOMEM;
+
+	if (lo || hi < TASK_SIZE) {
+		if (lo > TASK_SIZE - PAGE_SIZE)
+			return -ENOSPC;
+		wlo = PAGE_ALIGN(lo);
+		whi = min_t(u64, hi, TASK_SIZE) & PAGE_MASK;
+		if (whi <= wlo || whi - wlo < need)
+			return -ENOSPC;
+		size = min(size, whi - wlo);
+	}
+
+	mutex_lock(&heap->space_lock);
+	ret = codeheap_space_create(heap, size, 0, wlo, whi, false, &addr);
+	mutex_unlock(&heap->space_lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_alloc() - CODEHEAP_IOC_ALLOC
+ * @heap: the heap, owned by the caller
+ * @arg: the request; @arg->addr is set on success
+ *
+ * Return: 0 or a negative errno as documented in struct codeheap_alloc.
+ */
+int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
+{
+	struct codeheap_pool_node *node = NULL, *freed = NULL;
+	u64 align = arg->align ? arg->align : 1, lo = arg->lo;
+	u64 hi = arg->hi ? arg->hi : ~0ULL;
+	struct codeheap_limits limits;
+	struct codeheap_space *space;
+	struct codeheap_block *block;
+	unsigned long len;
+	u64 addr;
+	int ret, tries;
+
+	if (arg->flags || !arg->len || !is_power_of_2(align) ||
+	    (arg->hi && arg->lo >= arg->hi))
+		return -EINVAL;
+	if (arg->len > ULONG_MAX - CODEHEAP_CODE_ALIGN)
+		return -EOVERFLOW;
+	len = ALIGN(arg->len, CODEHEAP_CODE_ALIGN);
+	align = max_t(u64, align, CODEHEAP_CODE_ALIGN);
+	codeheap_limits_get(&limits);
+	if (len > limits.max_reservation_size || align > limits.max_reservation_size)
+		return -ENOMEM;
+
+	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
+	if (!block)
+		return -ENOMEM;
+
+	for (tries = 0; ; tries++) {
+		node = node ? node : codeheap_spare_alloc(heap);
+		mmap_read_lock(heap->mm);
+		mutex_lock(&heap->lock);
+		codeheap_spare_ready(heap, &node);
+		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
+					     &addr, &heap->spare, &freed);
+		codeheap_pool_ok(ret);
+		if (!ret)
+			break;
+		mutex_unlock(&heap->lock);
+		mmap_read_unlock(heap->mm);
+		if (ret != -ENOSPC || tries == 2)
+			goto out_free;
+		ret = codeheap_grow(heap, len, align, lo, hi);
+		if (ret)
+			goto out_free;
+	}
+
+	space = codeheap_space_find(heap, addr);
+	ret = codeheap_commit_locked(heap, space, round_down(addr, PAGE_SIZE),
+				     PAGE_ALIGN(addr + len), true);
+	if (ret) {
+		struct codeheap_pool_node *again;
+
+		/* Give the range back: the pool needs at most the node it freed. */
+		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, addr, len,
+						     NULL, NULL, &freed, &again));
+		if (again)
+			codeheap_spare_keep(heap, again);
+		goto out_unlock;
+	}
+
+	block->start = addr;
+	block->len = len;
+	block->tag = arg->tag;
+	block->space = space;
+	codeheap_block_insert(heap, block);
+	space->nr_blocks++;
+	heap->nr_blocks++;
+	heap->allocated += len;
+	heap->peak_allocated = max(heap->peak_allocated, heap->allocated);
+	arg->addr = addr;
+	block = NULL;
+out_unlock:
+	if (freed)
+		codeheap_spare_keep(heap, freed);
+	freed = NULL;
+	mutex_unlock(&heap->lock);
+	mmap_read_unlock(heap->mm);
+out_free:
+	kfree(node);
+	kfree(freed);
+	kfree(block);
+	return ret;
+}
+
+/**
+ * codeheap_heap_free() - CODEHEAP_IOC_FREE
+ * @heap: the heap, owned by the caller
+ * @addr: start of the allocation
+ *
+ * Refills the allocation with traps, returns it to the pool and decommits
+ * the pages no live allocation covers any more (V8's FreeCode rule).
+ *
+ * Return: 0, -ENOENT, -EPERM (sealed) or -ENOMEM (no pool node could be
+ * kept ready; nothing changed).
+ */
+int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_pool_node *node = codeheap_spare_alloc(heap);
+	struct codeheap_pool_node *freed = NULL;
+	struct codeheap_block *block, *prev, *next;
+	struct codeheap_space *space;
+	unsigned long pstart, pend, end;
+	int ret = 0;
+
+	mutex_lock(&heap->lock);
+	block = codeheap_block_containing(heap, addr);
+	if (!block || block->start != addr) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	if (block->sealed) {
+		ret = -EPERM;
+		goto out_unlock;
+	}
+	space = block->space;
+	if (!space->detached && !codeheap_spare_ready(heap, &node)) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+
+	end = block->start + block->len;
+	codeheap_fill_locked(heap, space, block->start, block->len);
+
+	/* Pages shared with a neighbour stay committed. */
+	pstart = round_down(block->start, PAGE_SIZE);
+	pend = PAGE_ALIGN(end);
+	prev = rb_entry_safe(rb_prev(&block->node), struct codeheap_block, node);
+	next = rb_entry_safe(rb_next(&block->node), struct codeheap_block, node);
+	if (prev && prev->start + prev->len > pstart)
+		pstart += PAGE_SIZE;
+	if (next && next->start < pend)
+		pend -= PAGE_SIZE;
+
+	if (!space->detached) {
+		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, block->start,
+						     block->len, NULL, NULL,
+						     &heap->spare, &freed));
+		if (freed)
+			codeheap_spare_keep(heap, freed);
+	}
+	rb_erase(&block->node, &heap->blocks);
+	space->nr_blocks--;
+	heap->nr_blocks--;
+	heap->allocated -= block->len;
+	heap->freed += block->len;
+	if (pstart < pend)
+		codeheap_decommit_locked(heap, codeheap_pgoff(space, pstart),
+					 (pend - pstart) >> PAGE_SHIFT);
+	kfree(block);
+out_unlock:
+	mutex_unlock(&heap->lock);
+	kfree(node);
+	return ret;
+}
+
+/**
+ * codeheap_heap_seal() - CODEHEAP_IOC_SEAL
+ * @heap: the heap, owned by the caller
+ * @addr: start of the allocation
+ *
+ * Return: 0 or -ENOENT.
+ */
+int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_block *block;
+	int ret = 0;
+
+	mutex_lock(&heap->lock);
+	block = codeheap_block_containing(heap, addr);
+	if (block && block->start == addr)
+		block->sealed = true;
+	else
+		ret = -ENOENT;
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_lookup() - CODEHEAP_IOC_LOOKUP
+ * @heap: the heap
+ * @arg: the request; its output fields are set on success
+ *
+ * Return: 0 or -ENOENT.
+ */
+int codeheap_heap_lookup(struct codeheap_heap *heap,
+			 struct codeheap_lookup *arg)
+{
+	struct codeheap_block *block;
+	int ret = 0;
+
+	mutex_lock(&heap->lock);
+	block = arg->addr <= ULONG_MAX ?
+		codeheap_block_containing(heap, arg->addr) : NULL;
+	if (block) {
+		arg->start = block->start;
+		arg->len = block->len;
+		arg->tag = block->tag;
+		arg->alloc_flags = block->sealed ? CODEHEAP_LOOKUP_SEALED : 0;
+	} else {
+		ret = -ENOENT;
+	}
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* WRITE                                                                  */
+/* ---------------------------------------------------------------------- */
+
+/* Check every entry against the live allocations. */
+static int codeheap_write_validate_locked(struct codeheap_heap *heap,
+					  const struct codeheap_write_entry *e,
+					  unsigned int count)
+{
+	struct codeheap_block *block;
+	unsigned int i;
+
+	lockdep_assert_held(&heap->lock);
+	for (i = 0; i < count; i++) {
+		block = codeheap_block_containing(heap, e[i].dst);
+		if (!block || e[i].len > block->start + block->len - e[i].dst)
+			return -ENOENT;
+		if (block->sealed)
+			return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Copy one entry through the kernel's mapping of its pages, with page
+ * faults disabled (we hold heap->lock, and a fault would take mmap_lock).
+ * Return: 0, or the number of bytes not copied.
+ */
+static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
+					       const struct codeheap_write_entry *e)
+{
+	struct codeheap_block *block = codeheap_block_containing(heap, e->dst);
+	const char __user *src = u64_to_user_ptr(e->src);
+	unsigned long dst = e->dst, left = e->len;
+
+	while (left) {
+		unsigned long off = offset_in_page(dst);
+		unsigned long chunk = min(left, PAGE_SIZE - off);
+		unsigned long not_copied;
+		struct page *page;
+		void *kaddr;
+
+		page = xa_load(&heap->pages, codeheap_pgoff(block->space, dst));
+		kaddr = kmap_local_page(page);
+		pagefault_disable();
+		not_copied = __copy_from_user_inatomic(kaddr + off, src, chunk);
+		pagefault_enable();
+		flush_icache_range((unsigned long)kaddr + off,
+				   (unsigned long)kaddr + off + chunk);
+		kunmap_local(kaddr);
+		if (not_copied) {
+			/* Never leave code half-written. */
+			unsigned long from = round_down(e->dst, 4);
+
+			codeheap_fill_locked(heap, block->space, from,
+					     ALIGN(e->dst + e->len, 4) - from);
+			return left;
+		}
+		dst += chunk;
+		src += chunk;
+		left -= chunk;
+	}
+	return 0;
+}
+
+/**
+ * codeheap_heap_write() - CODEHEAP_IOC_WRITE
+ * @heap: the heap, owned by the caller
+ * @entries: the entries, in kernel memory, with lengths and overflow
+ *           already checked by the caller
+ * @count: number of entries
+ *
+ * Every entry is validated before any byte is copied.  Sources are faulted
+ * in before the heap lock is taken; a source that cannot be read makes the
+ * call fail with -EFAULT, leaving earlier entries written and the failing
+ * entry's destination trap-filled.
+ *
+ * Return: 0, -ENOENT, -EPERM or -EFAULT.
+ */
+int codeheap_heap_write(struct codeheap_heap *heap,
+			const struct codeheap_write_entry *entries,
+			unsigned int count)
+{
+	unsigned int i = 0, tries = 0;
+	int ret = 0;
+
+	for (i = 0; i < count; i++)
+		if (fault_in_readable(u64_to_user_ptr(entries[i].src),
+				      entries[i].len))
+			return -EFAULT;
+
+	i = 0;
+	mutex_lock(&heap->lock);
+	ret = codeheap_write_validate_locked(heap, entries, count);
+	while (!ret && i < count) {
+		if (!codeheap_write_one_locked(heap, &entries[i])) {
+			i++;
+			continue;
+		}
+		/* Paged out since we faulted it in: do it again, unlocked. */
+		mutex_unlock(&heap->lock);
+		if (++tries > CODEHEAP_WRITE_TRIES ||
+		    fault_in_readable(u64_to_user_ptr(entries[i].src),
+				      entries[i].len))
+			return -EFAULT;
+		mutex_lock(&heap->lock);
+		ret = codeheap_write_validate_locked(heap, &entries[i],
+						     count - i);
+	}
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_stats() - CODEHEAP_IOC_STATS
+ * @heap: the heap
+ * @arg: its output fields are set
+ */
+void codeheap_heap_stats(struct codeheap_heap *heap,
+			 struct codeheap_stats *arg)
+{
+	mutex_lock(&heap->lock);
+	arg->reserved_bytes = heap->reserved;
+	arg->committed_bytes = heap->committed;
+	arg->allocated_bytes = heap->allocated;
+	arg->freed_bytes = heap->freed;
+	arg->peak_allocated_bytes = heap->peak_allocated;
+	arg->peak_committed_bytes = heap->peak_committed;
+	arg->largest_free = codeheap_pool_largest(&heap->pool);
+	arg->allocations = heap->nr_blocks;
+	arg->reservations = heap->nr_spaces;
+	arg->jump_tables = 0;
+	mutex_unlock(&heap->lock);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Lifetime                                                               */
+/* ---------------------------------------------------------------------- */
+
 /**
  * codeheap_heap_create() - create an empty heap owned by the current mm
+ * @file: the /dev/codeheap file being opened
  *
  * The heap pins the owner's mm_struct (not its address space) with
  * mmgrab(), so that the ownership check stays valid for the heap's
@@ -19,7 +1212,7 @@
  * Return: the new heap, or an ERR_PTR(): -ENOMEM when out of memory,
  * -EPERM for a caller without an address space (a kernel thread).
  */
-struct codeheap_heap *codeheap_heap_create(void)
+struct codeheap_heap *codeheap_heap_create(struct file *file)
 {
 	struct codeheap_heap *heap;
 
@@ -30,9 +1223,16 @@ struct codeheap_heap *codeheap_heap_create(void)
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
 
+	mutex_init(&heap->space_lock);
 	mutex_init(&heap->lock);
+	heap->spaces = RB_ROOT;
+	heap->blocks = RB_ROOT;
+	codeheap_pool_init(&heap->pool, 0, ~0ULL);
+	xa_init(&heap->pages);
+	heap->file = file;
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
+	atomic_inc(&codeheap_nr_heaps);
 	return heap;
 }
 
@@ -40,12 +1240,35 @@ struct codeheap_heap *codeheap_heap_create(void)
  * codeheap_heap_destroy() - free a heap and everything it holds
  * @heap: the heap; no other reference to it may remain
  *
- * Called from the file's release, when the last reference to the file is
- * gone, so nothing can run a command on @heap concurrently.
+ * Called from the file's release: the last fd is closed and the last
+ * mapping (each holds a file reference) is gone, so no page is mapped and
+ * nothing can run a command on @heap concurrently.
  */
 void codeheap_heap_destroy(struct codeheap_heap *heap)
 {
+	struct codeheap_block *block, *btmp;
+	struct codeheap_space *space, *stmp;
+	struct codeheap_pool_node *node;
+	struct page *page;
+	unsigned long idx;
+
+	xa_for_each(&heap->pages, idx, page)
+		put_page(page);
+	xa_destroy(&heap->pages);
+	atomic_long_sub(heap->committed, &codeheap_total_committed);
+	atomic_long_sub(heap->reserved, &codeheap_total_reserved);
+
+	rbtree_postorder_for_each_entry_safe(block, btmp, &heap->blocks, node)
+		kfree(block);
+	rbtree_postorder_for_each_entry_safe(space, stmp, &heap->spaces, node)
+		kfree(space);
+	while ((node = codeheap_pool_pop(&heap->pool)))
+		kfree(node);
+	kfree(heap->spare);
+
+	atomic_dec(&codeheap_nr_heaps);
 	mmdrop(heap->mm);
 	mutex_destroy(&heap->lock);
+	mutex_destroy(&heap->space_lock);
 	kfree(heap);
 }

@@ -13,9 +13,12 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/nospec.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 
 #include <linux/codeheap.h>
@@ -156,9 +159,201 @@ static int codeheap_cmd_version(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
+static int codeheap_cmd_reserve(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_reserve *cmd = ucmd->cmd;
+	int ret;
+
+	ret = codeheap_heap_reserve(ucmd->heap, cmd);
+	if (ret)
+		return ret;
+	ret = codeheap_respond(ucmd, sizeof(*cmd));
+	if (ret)	/* The caller cannot know the address: undo. */
+		codeheap_heap_release(ucmd->heap, cmd->addr);
+	return ret;
+}
+
+static int codeheap_cmd_release(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_release *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (cmd->addr > ULONG_MAX)
+		return -ENOENT;
+	return codeheap_heap_release(ucmd->heap, cmd->addr);
+}
+
+/* Checks shared by COMMIT, DECOMMIT and PROTECT. */
+static int codeheap_range_valid(const struct codeheap_range *cmd)
+{
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	if (!cmd->len || !PAGE_ALIGNED(cmd->addr) || !PAGE_ALIGNED(cmd->len))
+		return -EINVAL;
+	if (cmd->addr + cmd->len < cmd->addr)
+		return -EOVERFLOW;
+	if (cmd->addr + cmd->len > TASK_SIZE)
+		return -ENOENT;
+	return 0;
+}
+
+static int codeheap_cmd_commit(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_range *cmd = ucmd->cmd;
+	int ret = codeheap_range_valid(cmd);
+
+	if (!ret && cmd->prot)
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	return codeheap_heap_commit(ucmd->heap, cmd->addr, cmd->len);
+}
+
+static int codeheap_cmd_decommit(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_range *cmd = ucmd->cmd;
+	int ret = codeheap_range_valid(cmd);
+
+	if (!ret && cmd->prot)
+		ret = -EINVAL;
+	if (ret)
+		return ret;
+	return codeheap_heap_decommit(ucmd->heap, cmd->addr, cmd->len);
+}
+
+static int codeheap_cmd_protect(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_range *cmd = ucmd->cmd;
+	int ret = codeheap_range_valid(cmd);
+
+	if (ret)
+		return ret;
+	if (cmd->prot & PROT_WRITE)
+		return -EACCES;
+	if (cmd->prot && cmd->prot != (PROT_READ | PROT_EXEC))
+		return -EINVAL;
+	return codeheap_heap_protect(ucmd->heap, cmd->addr, cmd->len,
+				     cmd->prot);
+}
+
+static int codeheap_cmd_seal(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_addr *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (cmd->addr > ULONG_MAX)
+		return -ENOENT;
+	return codeheap_heap_seal(ucmd->heap, cmd->addr);
+}
+
+static int codeheap_cmd_alloc(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_alloc *cmd = ucmd->cmd;
+	int ret;
+
+	ret = codeheap_heap_alloc(ucmd->heap, cmd);
+	if (ret)
+		return ret;
+	ret = codeheap_respond(ucmd, sizeof(*cmd));
+	if (ret)	/* The caller cannot know the address: undo. */
+		codeheap_heap_free(ucmd->heap, cmd->addr);
+	return ret;
+}
+
+static int codeheap_cmd_free(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_addr *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	if (cmd->addr > ULONG_MAX)
+		return -ENOENT;
+	return codeheap_heap_free(ucmd->heap, cmd->addr);
+}
+
+static int codeheap_cmd_lookup(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_lookup *cmd = ucmd->cmd;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	ret = codeheap_heap_lookup(ucmd->heap, cmd);
+	if (ret)
+		return ret;
+	return codeheap_respond(ucmd, sizeof(*cmd));
+}
+
+/* Entries a WRITE copies on the stack before it needs an allocation. */
+#define CODEHEAP_WRITE_STACK 8
+
+static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_write_entry stack[CODEHEAP_WRITE_STACK];
+	struct codeheap_write_entry *entries = stack;
+	struct codeheap_write *cmd = ucmd->cmd;
+	struct codeheap_limits limits;
+	unsigned int i;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved || !cmd->count)
+		return -EINVAL;
+	codeheap_limits_get(&limits);
+	if (cmd->count > limits.max_batch)
+		return -E2BIG;
+
+	if (cmd->count > CODEHEAP_WRITE_STACK) {
+		entries = kvmalloc_array(cmd->count, sizeof(*entries),
+					 GFP_KERNEL_ACCOUNT);
+		if (!entries)
+			return -ENOMEM;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(entries, u64_to_user_ptr(cmd->entries),
+			   array_size(cmd->count, sizeof(*entries))))
+		goto out_free;
+
+	ret = 0;
+	for (i = 0; i < cmd->count && !ret; i++) {
+		if (!entries[i].len)
+			ret = -EINVAL;
+		else if (entries[i].dst + entries[i].len < entries[i].dst ||
+			 entries[i].src + entries[i].len < entries[i].src)
+			ret = -EOVERFLOW;
+		else if (entries[i].dst + entries[i].len > TASK_SIZE)
+			ret = -ENOENT;
+	}
+	if (!ret)
+		ret = codeheap_heap_write(ucmd->heap, entries, cmd->count);
+out_free:
+	if (entries != stack)
+		kvfree(entries);
+	return ret;
+}
+
+static int codeheap_cmd_stats(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_stats *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	codeheap_heap_stats(ucmd->heap, cmd);
+	return codeheap_respond(ucmd, sizeof(*cmd));
+}
+
 /* Big enough for the argument of every command. */
 union codeheap_ucmd_buffer {
 	struct codeheap_version version;
+	struct codeheap_reserve reserve;
+	struct codeheap_release release;
+	struct codeheap_range range;
+	struct codeheap_alloc alloc;
+	struct codeheap_addr addr;
+	struct codeheap_lookup lookup;
+	struct codeheap_write write;
+	struct codeheap_stats stats;
 };
 
 /**
@@ -192,6 +387,28 @@ struct codeheap_ioctl_op {
 static const struct codeheap_ioctl_op codeheap_ioctl_ops[] = {
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_VERSION, codeheap_cmd_version,
 			  struct codeheap_version, __reserved, false),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_RESERVE, codeheap_cmd_reserve,
+			  struct codeheap_reserve, addr, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_RELEASE, codeheap_cmd_release,
+			  struct codeheap_release, addr, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_COMMIT, codeheap_cmd_commit,
+			  struct codeheap_range, __reserved, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_DECOMMIT, codeheap_cmd_decommit,
+			  struct codeheap_range, __reserved, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_PROTECT, codeheap_cmd_protect,
+			  struct codeheap_range, __reserved, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_SEAL, codeheap_cmd_seal,
+			  struct codeheap_addr, addr, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_ALLOC, codeheap_cmd_alloc,
+			  struct codeheap_alloc, addr, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_FREE, codeheap_cmd_free,
+			  struct codeheap_addr, addr, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_LOOKUP, codeheap_cmd_lookup,
+			  struct codeheap_lookup, __reserved, false),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_WRITE, codeheap_cmd_write,
+			  struct codeheap_write, entries, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_STATS, codeheap_cmd_stats,
+			  struct codeheap_stats, __reserved, false),
 };
 
 static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -246,7 +463,7 @@ static int codeheap_fops_open(struct inode *inode, struct file *filp)
 	if (ret)
 		return ret;
 
-	heap = codeheap_heap_create();
+	heap = codeheap_heap_create(filp);
 	if (IS_ERR(heap))
 		return PTR_ERR(heap);
 	filp->private_data = heap;
@@ -265,7 +482,47 @@ static const struct file_operations codeheap_fops = {
 	.release = codeheap_fops_release,
 	.unlocked_ioctl = codeheap_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = codeheap_fops_mmap,
 };
+
+/* ---------------------------------------------------------------------- */
+/* Global counters: /sys/class/misc/codeheap/                             */
+/* ---------------------------------------------------------------------- */
+
+atomic_long_t codeheap_total_committed = ATOMIC_LONG_INIT(0);
+atomic_long_t codeheap_total_reserved = ATOMIC_LONG_INIT(0);
+atomic_t codeheap_nr_heaps = ATOMIC_INIT(0);
+
+static ssize_t heaps_show(struct device *dev, struct device_attribute *attr,
+			  char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&codeheap_nr_heaps));
+}
+static DEVICE_ATTR_RO(heaps);
+
+static ssize_t committed_bytes_show(struct device *dev,
+				    struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&codeheap_total_committed));
+}
+static DEVICE_ATTR_RO(committed_bytes);
+
+static ssize_t reserved_bytes_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n",
+			  atomic_long_read(&codeheap_total_reserved));
+}
+static DEVICE_ATTR_RO(reserved_bytes);
+
+static struct attribute *codeheap_attrs[] = {
+	&dev_attr_heaps.attr,
+	&dev_attr_committed_bytes.attr,
+	&dev_attr_reserved_bytes.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(codeheap);
 
 /*
  * World-usable, like /dev/null: a JIT runs unprivileged.  What one user can
@@ -276,6 +533,7 @@ static struct miscdevice codeheap_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "codeheap",
 	.fops = &codeheap_fops,
+	.groups = codeheap_groups,
 	.mode = 0666,
 };
 

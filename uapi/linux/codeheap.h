@@ -211,7 +211,13 @@ struct codeheap_reserve {
 	__u64 addr;
 };
 
-#define CODEHEAP_RESERVE_FIXED (1U << 0)
+/**
+ * enum codeheap_reserve_flags - flags of struct codeheap_reserve
+ * @CODEHEAP_RESERVE_FIXED: reserve exactly at the hint or fail
+ */
+enum codeheap_reserve_flags {
+	CODEHEAP_RESERVE_FIXED = 1 << 0,
+};
 
 #define CODEHEAP_IOC_RESERVE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_RESERVE)
 
@@ -366,7 +372,13 @@ struct codeheap_lookup {
 	__u32 __reserved;
 };
 
-#define CODEHEAP_LOOKUP_SEALED (1U << 0)
+/**
+ * enum codeheap_lookup_flags - &struct codeheap_lookup.alloc_flags
+ * @CODEHEAP_LOOKUP_SEALED: the allocation is sealed
+ */
+enum codeheap_lookup_flags {
+	CODEHEAP_LOOKUP_SEALED = 1 << 0,
+};
 
 #define CODEHEAP_IOC_LOOKUP _IO(CODEHEAP_TYPE, CODEHEAP_CMD_LOOKUP)
 
