@@ -7,10 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <linux/codeheap.h>
@@ -64,6 +68,210 @@ static inline int ch_param_write(const char *name, const char *val)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+#define CODEHEAP_SYSFS "/sys/class/misc/codeheap/"
+
+#define PTR(x) ((void *)(uintptr_t)(x))
+#define U64(p) ((uint64_t)(uintptr_t)(p))
+
+static inline long ch_page(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+static inline int ch_reserve(int fd, uint64_t len, uint64_t hint,
+			     uint32_t flags, uint64_t *addr)
+{
+	struct codeheap_reserve r = {
+		.size = sizeof(r), .flags = flags, .len = len, .hint = hint,
+	};
+	int ret = ch_ioctl(fd, CODEHEAP_IOC_RESERVE, &r);
+
+	if (!ret && addr)
+		*addr = r.addr;
+	return ret;
+}
+
+static inline int ch_release(int fd, uint64_t addr)
+{
+	struct codeheap_release r = { .size = sizeof(r), .addr = addr };
+
+	return ch_ioctl(fd, CODEHEAP_IOC_RELEASE, &r);
+}
+
+static inline int ch_range(int fd, unsigned long cmd, uint64_t addr,
+			   uint64_t len, uint32_t prot)
+{
+	struct codeheap_range r = {
+		.size = sizeof(r), .addr = addr, .len = len, .prot = prot,
+	};
+
+	return ch_ioctl(fd, cmd, &r);
+}
+
+static inline int ch_alloc_in(int fd, uint64_t len, uint64_t align,
+			      uint64_t lo, uint64_t hi, uint64_t tag,
+			      uint64_t *addr)
+{
+	struct codeheap_alloc a = {
+		.size = sizeof(a), .len = len, .align = align, .lo = lo,
+		.hi = hi, .tag = tag,
+	};
+	int ret = ch_ioctl(fd, CODEHEAP_IOC_ALLOC, &a);
+
+	if (!ret && addr)
+		*addr = a.addr;
+	return ret;
+}
+
+static inline int ch_alloc(int fd, uint64_t len, uint64_t tag, uint64_t *addr)
+{
+	return ch_alloc_in(fd, len, 0, 0, 0, tag, addr);
+}
+
+static inline int ch_addr_cmd(int fd, unsigned long cmd, uint64_t addr)
+{
+	struct codeheap_addr a = { .size = sizeof(a), .addr = addr };
+
+	return ch_ioctl(fd, cmd, &a);
+}
+
+static inline int ch_free(int fd, uint64_t addr)
+{
+	return ch_addr_cmd(fd, CODEHEAP_IOC_FREE, addr);
+}
+
+static inline int ch_seal(int fd, uint64_t addr)
+{
+	return ch_addr_cmd(fd, CODEHEAP_IOC_SEAL, addr);
+}
+
+static inline int ch_write(int fd, const struct codeheap_write_entry *e,
+			   uint32_t count)
+{
+	struct codeheap_write w = {
+		.size = sizeof(w), .count = count, .entries = U64(e),
+	};
+
+	return ch_ioctl(fd, CODEHEAP_IOC_WRITE, &w);
+}
+
+static inline int ch_write1(int fd, uint64_t dst, const void *src,
+			    uint64_t len)
+{
+	struct codeheap_write_entry e = {
+		.dst = dst, .src = U64(src), .len = len,
+	};
+
+	return ch_write(fd, &e, 1);
+}
+
+static inline int ch_lookup(int fd, uint64_t addr, struct codeheap_lookup *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->addr = addr;
+	return ch_ioctl(fd, CODEHEAP_IOC_LOOKUP, l);
+}
+
+static inline int ch_stats(int fd, struct codeheap_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->size = sizeof(*s);
+	return ch_ioctl(fd, CODEHEAP_IOC_STATS, s);
+}
+
+/* A global counter of /sys/class/misc/codeheap/; -1 on error. */
+static inline long long ch_global(const char *name)
+{
+	char path[256], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), CODEHEAP_SYSFS "%s", name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtoll(buf, NULL, 0);
+}
+
+/*
+ * x86 code for "return VALUE": mov eax, imm32; ret.  The same bytes work in
+ * 32-bit and 64-bit mode.
+ */
+static inline void ch_code_ret(unsigned char code[6], uint32_t value)
+{
+	code[0] = 0xb8;
+	memcpy(&code[1], &value, 4);
+	code[5] = 0xc3;
+}
+
+#define CH_TRAP 0xcc
+
+/*
+ * Perform an access and report the signal it raised (0 for none): the
+ * only honest way to test a protection is to try it.
+ */
+static sigjmp_buf ch_jmp;
+static volatile sig_atomic_t ch_signo;
+
+static void ch_on_signal(int sig)
+{
+	ch_signo = sig;
+	siglongjmp(ch_jmp, 1);
+}
+
+#define CH_PROBE(stmt) ({						\
+	struct sigaction __sa = { .sa_handler = ch_on_signal };	\
+	struct sigaction __old[4];					\
+	static const int __sigs[4] = { SIGSEGV, SIGBUS, SIGTRAP, SIGILL }; \
+	int __i;							\
+	for (__i = 0; __i < 4; __i++)					\
+		sigaction(__sigs[__i], &__sa, &__old[__i]);		\
+	ch_signo = 0;							\
+	if (!sigsetjmp(ch_jmp, 1)) {					\
+		stmt;							\
+	}								\
+	for (__i = 0; __i < 4; __i++)					\
+		sigaction(__sigs[__i], &__old[__i], NULL);		\
+	(int)ch_signo;							\
+})
+
+/* Read one byte; the signal, or 0 with the byte in *out. */
+static inline int ch_probe_read(uint64_t addr, unsigned char *out)
+{
+	volatile unsigned char *p = PTR(addr);
+	unsigned char v = 0;
+	int sig = CH_PROBE(v = *p);
+
+	if (out)
+		*out = v;
+	return sig;
+}
+
+static inline int ch_probe_write(uint64_t addr)
+{
+	volatile unsigned char *p = PTR(addr);
+
+	return CH_PROBE(*p = 0x90);
+}
+
+/* Call code at addr as int (*)(void); the signal, or 0 with *ret set. */
+static inline int ch_probe_call(uint64_t addr, int *ret)
+{
+	int (*fn)(void) = PTR(addr);
+	volatile int v = -1;
+	int sig = CH_PROBE(v = fn());
+
+	if (ret)
+		*ret = v;
+	return sig;
 }
 
 #endif /* _CODEHEAP_UTIL_H */

@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The heap core: RESERVE, RELEASE, COMMIT, DECOMMIT, PROTECT, ALLOC, FREE,
+ * WRITE, LOOKUP, SEAL and STATS, each success path and each error path with
+ * an otherwise valid argument.  Page states are checked by touching memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "codeheap_util.h"
+
+#define MIB (1024ULL * 1024)
+
+FIXTURE(heap) {
+	int fd;
+	long page;
+};
+
+FIXTURE_SETUP(heap)
+{
+	self->page = ch_page();
+	self->fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(heap)
+{
+	close(self->fd);
+}
+
+/* ------------------------------------------------------------ RESERVE -- */
+
+TEST_F(heap, reserve_maps_read_exec_and_faults)
+{
+	struct codeheap_stats st;
+	char line[512], want[64];
+	uint64_t addr;
+	int found = 0;
+	FILE *maps;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 1 * MIB, 0, 0, &addr));
+	ASSERT_EQ(0, addr % self->page);
+	/* Reserved pages have no memory: touching them is SIGSEGV. */
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + MIB - 1, NULL));
+
+	/* One read+exec shared mapping of the device, never writable. */
+	snprintf(want, sizeof(want), "%llx-", (unsigned long long)addr);
+	maps = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, maps);
+	while (fgets(line, sizeof(line), maps))
+		if (!strncmp(line, want, strlen(want))) {
+			found = 1;
+			EXPECT_NE(NULL, strstr(line, " r-xs "));
+			EXPECT_NE(NULL, strstr(line, "/dev/codeheap"));
+		}
+	fclose(maps);
+	EXPECT_TRUE(found);
+
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(MIB, st.reserved_bytes);
+	EXPECT_EQ(1, st.reservations);
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(MIB - 64, st.largest_free);
+}
+
+TEST_F(heap, reserve_hint_fixed_and_window)
+{
+	uint64_t len = 4 * self->page, addr, hint, near;
+	struct codeheap_reserve r = { .size = sizeof(r), .len = len };
+	void *probe;
+
+	/* Find a free spot, give it back, then ask for it. */
+	probe = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, probe);
+	hint = U64(probe);
+	munmap(probe, len);
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, hint, 0, &addr));
+	EXPECT_EQ(hint, addr);
+	ASSERT_EQ(0, ch_release(self->fd, addr));
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, hint, CODEHEAP_RESERVE_FIXED,
+				&addr));
+	EXPECT_EQ(hint, addr);
+
+	/* FIXED never replaces a mapping: the reservation is still there. */
+	EXPECT_EQ(-EEXIST, ch_reserve(self->fd, len, hint,
+				      CODEHEAP_RESERVE_FIXED, NULL));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(hint, NULL));
+	ASSERT_EQ(0, ch_release(self->fd, hint));
+
+	/* Within 64 MiB of an address (not page-aligned). */
+	near = U64(&near);
+	r.near = near;
+	r.range = 64 * MIB;
+	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, &r));
+	EXPECT_LE(near - 64 * MIB, r.addr);
+	EXPECT_GE(near + 64 * MIB, r.addr + len);
+}
+
+TEST_F(heap, reserve_errors)
+{
+	uint64_t page = self->page, max = ch_param_read("max_reservation_size");
+	struct codeheap_reserve r;
+	struct codeheap_stats st;
+	void *ro;
+
+#define RES(...) ({ r = (struct codeheap_reserve){ .size = sizeof(r),	\
+		__VA_ARGS__ }; ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, &r); })
+
+	EXPECT_EQ(-EINVAL, RES(.len = 0));
+	EXPECT_EQ(-EINVAL, RES(.len = page + 1));
+	EXPECT_EQ(-EINVAL, RES(.len = page, .hint = page + 1));
+	EXPECT_EQ(-EINVAL, RES(.len = page, .flags = CODEHEAP_RESERVE_FIXED));
+	EXPECT_EQ(-EINVAL, RES(.len = page, .flags = 2));
+	EXPECT_EQ(-EINVAL, RES(.len = page, .flags = 1u << 31));
+	EXPECT_EQ(-EOVERFLOW, RES(.len = 2 * page, .hint = -page));
+	/* A hint beyond the user address space is not an address. */
+	EXPECT_EQ(-EINVAL, RES(.len = page, .hint = 1ULL << 62));
+	EXPECT_EQ(-EOVERFLOW, RES(.len = page, .near = -page, .range = 2 * page));
+	EXPECT_EQ(-ENOMEM, RES(.len = max + page));
+	/* A window too small for the request. */
+	EXPECT_EQ(-ENOSPC, RES(.len = 4 * page, .near = 1ULL << 40,
+			       .range = page));
+	/* FIXED at a hint outside the window. */
+	EXPECT_EQ(-ENOSPC, RES(.len = page, .hint = 1ULL << 30,
+			       .flags = CODEHEAP_RESERVE_FIXED,
+			       .near = 1ULL << 31, .range = 1 << 20));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, NULL));
+
+	/* Output that cannot be written: the reservation is undone. */
+	ro = mmap(NULL, page, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	r = (struct codeheap_reserve){ .size = sizeof(r), .len = page };
+	memcpy(ro, &r, sizeof(r));
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, ro));
+	munmap(ro, page);
+
+	/* None of the failures left anything behind. */
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.reservations);
+	EXPECT_EQ(0, st.reserved_bytes);
+#undef RES
+}
+
+TEST_F(heap, release)
+{
+	struct codeheap_release r = { .size = sizeof(r) };
+	uint64_t addr, a;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 16 * self->page, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + 16 * self->page,
+				 0, &a));
+	EXPECT_EQ(-EBUSY, ch_release(self->fd, addr));
+	EXPECT_EQ(-ENOENT, ch_release(self->fd, addr + self->page));
+	EXPECT_EQ(-ENOENT, ch_release(self->fd, 0));
+	r.flags = 1;
+	r.addr = addr;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_RELEASE, &r));
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	ASSERT_EQ(0, ch_release(self->fd, addr));
+	EXPECT_EQ(-ENOENT, ch_release(self->fd, addr));
+	/* The range is gone from the address space. */
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	EXPECT_EQ(-1, msync(PTR(addr), self->page, MS_ASYNC));
+	EXPECT_EQ(ENOMEM, errno);
+}
+
+/* ------------------------------------------- COMMIT DECOMMIT PROTECT -- */
+
+TEST_F(heap, commit_fills_traps)
+{
+	uint64_t addr, p = self->page;
+	struct codeheap_stats st;
+	unsigned char c;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 8 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr + p, 2 * p, 0));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	EXPECT_EQ(0, ch_probe_read(addr + p, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_read(addr + 3 * p - 1, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + 3 * p, NULL));
+	/* Fresh code memory is traps: executing it traps. */
+	EXPECT_EQ(SIGTRAP, ch_probe_call(addr + p, &ret));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(2 * p, st.committed_bytes);
+	/* Committing again is idempotent. */
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr, 3 * p, 0));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(3 * p, st.committed_bytes);
+
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, addr, 2 * p, 0));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + p, NULL));
+	EXPECT_EQ(0, ch_probe_read(addr + 2 * p, &c));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(p, st.committed_bytes);
+}
+
+/* COMMIT, DECOMMIT and PROTECT share their argument checks. */
+TEST_F(heap, range_errors)
+{
+	static const unsigned long cmds[] = {
+		CODEHEAP_IOC_COMMIT, CODEHEAP_IOC_DECOMMIT, CODEHEAP_IOC_PROTECT,
+	};
+	uint64_t addr, other, p = self->page;
+	struct codeheap_range r;
+	struct codeheap_stats st;
+	unsigned int i;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &other));
+
+#define RANGE(cmd, ...) ({ r = (struct codeheap_range){ .size = sizeof(r), \
+		__VA_ARGS__ }; ch_ioctl(self->fd, cmd, &r); })
+
+	for (i = 0; i < 3; i++) {
+		unsigned long c = cmds[i];
+		uint32_t prot = c == CODEHEAP_IOC_PROTECT ?
+				PROT_READ | PROT_EXEC : 0;
+
+		EXPECT_EQ(-EINVAL, RANGE(c, .addr = addr + 1, .len = p,
+					 .prot = prot));
+		EXPECT_EQ(-EINVAL, RANGE(c, .addr = addr, .len = p + 1,
+					 .prot = prot));
+		EXPECT_EQ(-EINVAL, RANGE(c, .addr = addr, .len = 0,
+					 .prot = prot));
+		EXPECT_EQ(-EINVAL, RANGE(c, .addr = addr, .len = p, .flags = 1,
+					 .prot = prot));
+		EXPECT_EQ(-EINVAL, RANGE(c, .addr = addr, .len = p,
+					 .__reserved = 1, .prot = prot));
+		EXPECT_EQ(-EOVERFLOW, RANGE(c, .addr = -p, .len = 2 * p,
+					    .prot = prot));
+		/* Not inside a reservation, or straddling its end. */
+		EXPECT_EQ(-ENOENT, RANGE(c, .addr = 0, .len = p,
+					 .prot = prot));
+		EXPECT_EQ(-ENOENT, RANGE(c, .addr = addr + 3 * p, .len = 2 * p,
+					 .prot = prot));
+		EXPECT_EQ(-ENOENT, RANGE(c, .addr = 1ULL << 62, .len = p,
+					 .prot = prot));
+		EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, c, NULL));
+	}
+	EXPECT_EQ(-EINVAL, RANGE(CODEHEAP_IOC_COMMIT, .addr = addr, .len = p,
+				 .prot = PROT_READ | PROT_EXEC));
+	EXPECT_EQ(-EINVAL, RANGE(CODEHEAP_IOC_DECOMMIT, .addr = addr, .len = p,
+				 .prot = PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.committed_bytes);
+#undef RANGE
+}
+
+TEST_F(heap, commit_limit)
+{
+	long long old = ch_param_read("max_heap_committed");
+	uint64_t addr, p = self->page, a;
+	struct codeheap_stats st;
+	char buf[32];
+
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, ch_reserve(self->fd, 16 * p, 0, 0, &addr));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(4 * p));
+	ASSERT_EQ(0, ch_param_write("max_heap_committed", buf));
+
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr, 3 * p, 0));
+	/* Two more pages would pass the limit: nothing is committed. */
+	EXPECT_EQ(-ENOMEM, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr + 3 * p,
+				    2 * p, 0));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(3 * p, st.committed_bytes);
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + 3 * p, NULL));
+	/* ALLOC hits the same limit, and the heap stays usable. */
+	EXPECT_EQ(-ENOMEM, ch_alloc_in(self->fd, 2 * p, 0, addr + 3 * p,
+				       addr + 16 * p, 0, NULL));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, addr, 3 * p, 0));
+	EXPECT_EQ(0, ch_alloc_in(self->fd, 2 * p, 0, addr + 3 * p,
+				 addr + 16 * p, 0, &a));
+
+	snprintf(buf, sizeof(buf), "%lld", old);
+	ASSERT_EQ(0, ch_param_write("max_heap_committed", buf));
+}
+
+TEST_F(heap, total_commit_limit)
+{
+	long long old = ch_param_read("max_total_committed");
+	long long base = ch_global("committed_bytes");
+	uint64_t addr, p = self->page;
+	char buf[32];
+	int other;
+
+	ASSERT_LE(0, base);
+	other = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ch_reserve(other, 4 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_range(other, CODEHEAP_IOC_COMMIT, addr, 2 * p, 0));
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(base + 3 * p));
+	ASSERT_EQ(0, ch_param_write("max_total_committed", buf));
+	/* The other heap's pages count against the global limit. */
+	EXPECT_EQ(-ENOMEM, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr, 2 * p, 0));
+	EXPECT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr, p, 0));
+	EXPECT_EQ(base + 3 * p, ch_global("committed_bytes"));
+	snprintf(buf, sizeof(buf), "%lld", old);
+	ASSERT_EQ(0, ch_param_write("max_total_committed", buf));
+	close(other);
+}
+
+TEST_F(heap, protect)
+{
+	uint64_t addr, p = self->page;
+	unsigned char c;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr, 2 * p, 0));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p, 0));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	EXPECT_EQ(0, ch_probe_read(addr + p, &c));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+			      PROT_READ | PROT_EXEC));
+	EXPECT_EQ(0, ch_probe_read(addr, &c));
+	EXPECT_EQ(CH_TRAP, c);
+
+	/* Anything with write is refused, and nothing changes. */
+	EXPECT_EQ(-EACCES, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+				    PROT_WRITE));
+	EXPECT_EQ(-EACCES, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+				    PROT_READ | PROT_WRITE | PROT_EXEC));
+	EXPECT_EQ(0, ch_probe_read(addr, &c));
+	EXPECT_EQ(-EINVAL, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+				    PROT_READ));
+	EXPECT_EQ(-EINVAL, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+				    PROT_EXEC));
+	EXPECT_EQ(-EINVAL, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+				    8));
+	/* Pages with no memory cannot be protected. */
+	EXPECT_EQ(-EINVAL, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr,
+				    3 * p, 0));
+	EXPECT_EQ(0, ch_probe_read(addr, &c));
+}
+
+/* ------------------------------------------- ALLOC WRITE FREE LOOKUP -- */
+
+TEST_F(heap, alloc_write_run)
+{
+	struct rusage before, after;
+	unsigned char code[6];
+	uint64_t a, b;
+	int ret;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 100, 7, &a));
+	EXPECT_EQ(0, a % 64);
+	ch_code_ret(code, 42);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
+
+	/* Pages are mapped at commit: the first call takes no page fault. */
+	getrusage(RUSAGE_SELF, &before);
+	ret = ((int (*)(void))PTR(a))();
+	getrusage(RUSAGE_SELF, &after);
+	EXPECT_EQ(42, ret);
+	EXPECT_EQ(before.ru_minflt, after.ru_minflt);
+	EXPECT_EQ(before.ru_majflt, after.ru_majflt);
+
+	/* The rest of the allocation is still traps. */
+	EXPECT_EQ(SIGTRAP, ch_probe_call(a + 8, &ret));
+
+	/* A second allocation is disjoint and rewritable. */
+	ASSERT_EQ(0, ch_alloc(self->fd, 64, 8, &b));
+	EXPECT_TRUE(b >= a + 128 || b + 64 <= a);
+	ch_code_ret(code, 7);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
+	EXPECT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(7, ret);
+	ch_code_ret(code, 8);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
+	EXPECT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(8, ret);
+}
+
+TEST_F(heap, alloc_alignment_window_growth)
+{
+	uint64_t a, lo, hi, addr, p = self->page;
+	struct codeheap_stats st;
+	int i;
+
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 10, 4096, 0, 0, 0, &a));
+	EXPECT_EQ(0, a % 4096);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 10, 128, 0, 0, 0, &a));
+	EXPECT_EQ(0, a % 128);
+
+	/* Inside a window of an explicit reservation. */
+	ASSERT_EQ(0, ch_reserve(self->fd, 64 * p, 0, 0, &addr));
+	lo = addr + 10 * p + 64;
+	hi = addr + 12 * p;
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, 0, lo, hi, 0, &a));
+	EXPECT_LE(lo, a);
+	EXPECT_GE(hi, a + p);
+	/* The window is now too full: a new space is reserved in it or not. */
+	EXPECT_EQ(-ENOSPC, ch_alloc_in(self->fd, p, 0, lo, hi, 0, &a));
+
+	/* Growth: more than the first space holds. */
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	i = st.reservations;
+	ASSERT_EQ(0, ch_alloc(self->fd, 4 * MIB, 0, &a));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_LT(i, st.reservations);
+	EXPECT_LE(4 * MIB + 64 * 1024, st.reserved_bytes - 64 * p);
+}
+
+TEST_F(heap, alloc_errors)
+{
+	long long max = ch_param_read("max_reservation_size");
+	struct codeheap_alloc a;
+	struct codeheap_stats st;
+
+#define ALLOC(...) ({ a = (struct codeheap_alloc){ .size = sizeof(a),	\
+		__VA_ARGS__ }; ch_ioctl(self->fd, CODEHEAP_IOC_ALLOC, &a); })
+
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 0));
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 64, .align = 3));
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 64, .align = 96));
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 64, .lo = 1 << 30, .hi = 1 << 30));
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 64, .lo = 2 << 30, .hi = 1 << 30));
+	EXPECT_EQ(-EINVAL, ALLOC(.len = 64, .flags = 1));
+	EXPECT_EQ(-EOVERFLOW, ALLOC(.len = -1ULL));
+	EXPECT_EQ(-ENOMEM, ALLOC(.len = max + 1));
+	/* A window in which no space can be reserved. */
+	EXPECT_EQ(-ENOSPC, ALLOC(.len = 64, .lo = 4096, .hi = 8192));
+	EXPECT_EQ(-ENOSPC, ALLOC(.len = 64, .lo = 1ULL << 62,
+				 .hi = (1ULL << 62) + (1 << 20)));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_ALLOC, NULL));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.allocations);
+	EXPECT_EQ(0, st.committed_bytes);
+#undef ALLOC
+}
+
+TEST_F(heap, free_refills_traps_and_decommits)
+{
+	uint64_t addr, a, b, p = self->page;
+	unsigned char code[6], c;
+	struct codeheap_stats st;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 16 * p, 0, 0, &addr));
+	/* Two allocations sharing the first page, one spilling into the next. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + 16 * p, 1, &a));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, 0, addr, addr + 16 * p, 2, &b));
+	ASSERT_EQ(addr, a);
+	ASSERT_EQ(addr + 64, b);
+	ch_code_ret(code, 1);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
+	ch_code_ret(code, 2);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(2 * p, st.committed_bytes);
+
+	/* Freeing b: traps again; its second page decommitted; the first stays. */
+	ASSERT_EQ(0, ch_free(self->fd, b));
+	EXPECT_EQ(0, ch_probe_read(b, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(SIGTRAP, ch_probe_call(b, &ret));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + p, NULL));
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(1, ret);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(p, st.committed_bytes);
+	EXPECT_EQ(p, st.freed_bytes);
+	EXPECT_EQ(1, st.allocations);
+
+	/* The freed range is reused, lowest address first. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + 16 * p, 3, &b));
+	EXPECT_EQ(addr + 64, b);
+	ASSERT_EQ(0, ch_free(self->fd, b));
+
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(0, st.allocated_bytes);
+	EXPECT_EQ(16 * p - 64, st.largest_free);
+}
+
+TEST_F(heap, free_and_seal_errors)
+{
+	struct codeheap_addr arg;
+	uint64_t a;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 128, 0, &a));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, a + 64));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, 0));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, -1ULL));
+	EXPECT_EQ(-ENOENT, ch_seal(self->fd, a + 64));
+	EXPECT_EQ(-ENOENT, ch_seal(self->fd, -1ULL));
+	arg = (struct codeheap_addr){ .size = sizeof(arg), .flags = 1, .addr = a };
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_FREE, &arg));
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_SEAL, &arg));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_FREE, NULL));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_SEAL, NULL));
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, a));
+}
+
+TEST_F(heap, seal)
+{
+	uint64_t a, pg, p = self->page;
+	struct codeheap_lookup l;
+	unsigned char code[6];
+	int ret;
+
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, p, 0, 0, 0, &a));
+	ch_code_ret(code, 5);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
+	ASSERT_EQ(0, ch_seal(self->fd, a));
+	ASSERT_EQ(0, ch_seal(self->fd, a));
+	pg = a & ~(uint64_t)(p - 1);
+
+	ch_code_ret(code, 6);
+	EXPECT_EQ(-EPERM, ch_write1(self->fd, a, code, sizeof(code)));
+	EXPECT_EQ(-EPERM, ch_free(self->fd, a));
+	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_PROTECT, pg, p, 0));
+	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_PROTECT, pg, p,
+				   PROT_READ | PROT_EXEC));
+	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, pg, p, 0));
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(5, ret);
+	ASSERT_EQ(0, ch_lookup(self->fd, a, &l));
+	EXPECT_EQ(CODEHEAP_LOOKUP_SEALED, l.alloc_flags);
+}
+
+TEST_F(heap, decommit_under_allocation_busy)
+{
+	uint64_t a, p = self->page;
+
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, p, 0, 0, 0, &a));
+	EXPECT_EQ(-EBUSY, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, a, p, 0));
+	EXPECT_EQ(0, ch_probe_read(a, NULL));
+}
+
+TEST_F(heap, lookup)
+{
+	struct codeheap_lookup l;
+	uint64_t a;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 100, 0xfeedULL << 32, &a));
+	ASSERT_EQ(0, ch_lookup(self->fd, a + 99, &l));
+	EXPECT_EQ(a, l.start);
+	EXPECT_EQ(128, l.len);
+	EXPECT_EQ(0xfeedULL << 32, l.tag);
+	EXPECT_EQ(0, l.alloc_flags);
+	EXPECT_EQ(0, ch_lookup(self->fd, a + 127, &l));
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, a + 128, &l));
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, a - 1, &l));
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, -1ULL, &l));
+	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
+	l.addr = a;
+	l.flags = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_LOOKUP, &l));
+	l.flags = 0;
+	l.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_LOOKUP, &l));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_LOOKUP, NULL));
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, a, &l));
+}
+
+TEST_F(heap, write_errors_change_nothing)
+{
+	unsigned char one[6], two[6], c;
+	struct codeheap_write_entry e[2];
+	struct codeheap_write w;
+	uint64_t a, b, p = self->page;
+	long long batch = ch_param_read("max_batch");
+	int ret;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 64, 0, &a));
+	ASSERT_EQ(0, ch_alloc(self->fd, 64, 0, &b));
+	ch_code_ret(one, 1);
+	ch_code_ret(two, 2);
+
+#define WRITE(...) ({ w = (struct codeheap_write){ .size = sizeof(w),	\
+		.count = 1, .entries = U64(e), __VA_ARGS__ };		\
+		ch_ioctl(self->fd, CODEHEAP_IOC_WRITE, &w); })
+
+	e[0] = (struct codeheap_write_entry){ a, U64(one), sizeof(one) };
+	EXPECT_EQ(-EINVAL, WRITE(.count = 0));
+	EXPECT_EQ(-EINVAL, WRITE(.flags = 1));
+	EXPECT_EQ(-EINVAL, WRITE(.__reserved = 1));
+	EXPECT_EQ(-E2BIG, WRITE(.count = batch + 1));
+	EXPECT_EQ(-EFAULT, WRITE(.entries = 0));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_WRITE, NULL));
+
+	e[0].len = 0;
+	EXPECT_EQ(-EINVAL, WRITE());
+	e[0] = (struct codeheap_write_entry){ -8ULL, U64(one), 16 };
+	EXPECT_EQ(-EOVERFLOW, WRITE());
+	/* Outside any allocation, or running past its end. */
+	e[0] = (struct codeheap_write_entry){ a - 64 * p, U64(one), 6 };
+	EXPECT_EQ(-ENOENT, WRITE());
+	e[0] = (struct codeheap_write_entry){ a + 60, U64(one), 6 };
+	EXPECT_EQ(-ENOENT, WRITE());
+	e[0] = (struct codeheap_write_entry){ a, U64(one), 65 };
+	EXPECT_EQ(-ENOENT, WRITE());
+	/* A source that cannot be read. */
+	e[0] = (struct codeheap_write_entry){ a, 16, 6 };
+	EXPECT_EQ(-EFAULT, WRITE());
+
+	/* Validation comes first: a bad second entry stops the good first. */
+	e[0] = (struct codeheap_write_entry){ a, U64(one), 6 };
+	e[1] = (struct codeheap_write_entry){ b + 64 * p, U64(two), 6 };
+	EXPECT_EQ(-ENOENT, WRITE(.count = 2));
+	e[1] = (struct codeheap_write_entry){ b, U64(two), 0 };
+	EXPECT_EQ(-EINVAL, WRITE(.count = 2));
+	e[1] = (struct codeheap_write_entry){ b, 16, 6 };
+	EXPECT_EQ(-EFAULT, WRITE(.count = 2));
+	EXPECT_EQ(0, ch_probe_read(a, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(SIGTRAP, ch_probe_call(a, &ret));
+
+	/* A good batch writes both. */
+	e[1] = (struct codeheap_write_entry){ b, U64(two), 6 };
+	ASSERT_EQ(0, WRITE(.count = 2));
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(1, ret);
+	EXPECT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(2, ret);
+#undef WRITE
+}
+
+/*
+ * A source that runs into a hole is found before anything is copied: the
+ * destination keeps its code, not half of the new one.
+ */
+TEST_F(heap, write_bad_source_changes_nothing)
+{
+	long p = self->page;
+	unsigned char *src, c;
+	uint64_t a;
+	int ret, i;
+
+	src = mmap(NULL, 2 * p, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	ASSERT_EQ(0, munmap(src + p, p));
+	ASSERT_EQ(0, ch_alloc(self->fd, 256, 0, &a));
+	ch_code_ret(src + p - 6, 3);
+	ASSERT_EQ(0, ch_write1(self->fd, a, src + p - 6, 6));
+	ASSERT_EQ(0, ch_probe_call(a, &ret));
+	ASSERT_EQ(3, ret);
+
+	memset(src + p - 64, 0x90, 64);
+	EXPECT_EQ(-EFAULT, ch_write1(self->fd, a, src + p - 64, 128));
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(3, ret);
+	for (i = 6; i < 256; i++) {
+		ASSERT_EQ(0, ch_probe_read(a + i, &c));
+		ASSERT_EQ(CH_TRAP, c) TH_LOG("byte %d", i);
+	}
+	munmap(src, p);
+}
+
+TEST_F(heap, write_batch_spanning_pages)
+{
+	long p = self->page;
+	unsigned char *buf, *check;
+	struct codeheap_write_entry e[16];
+	uint64_t a;
+	int i;
+
+	buf = malloc(4 * p);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 4 * p; i++)
+		buf[i] = (unsigned char)(i * 7 + 1);
+	ASSERT_EQ(0, ch_alloc(self->fd, 4 * p, 0, &a));
+	for (i = 0; i < 16; i++)
+		e[i] = (struct codeheap_write_entry){
+			a + i * (p / 4), U64(buf + i * (p / 4)), p / 4,
+		};
+	ASSERT_EQ(0, ch_write(self->fd, e, 16));
+	check = PTR(a);
+	EXPECT_EQ(0, memcmp(check, buf, 4 * p));
+	free(buf);
+}
+
+TEST_F(heap, stats_track)
+{
+	struct codeheap_stats st;
+	uint64_t a, b;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 1000, 0, &a));
+	ASSERT_EQ(0, ch_alloc(self->fd, 64, 0, &b));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(1024 + 64, st.allocated_bytes);
+	EXPECT_EQ(2, st.allocations);
+	EXPECT_EQ(1, st.reservations);
+	EXPECT_EQ(0, st.jump_tables);
+	EXPECT_EQ(ch_page(), st.committed_bytes);
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(64, st.allocated_bytes);
+	EXPECT_EQ(1024 + 64, st.peak_allocated_bytes);
+	EXPECT_EQ(1024, st.freed_bytes);
+	st.flags = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, &st));
+	st.flags = 0;
+	st.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, &st));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, NULL));
+}
+
+TEST_HARNESS_MAIN
