@@ -775,25 +775,29 @@ out_unlock:
 /* Allocations                                                            */
 /* ---------------------------------------------------------------------- */
 
-/* Make sure heap->spare holds a node; false when out of memory. */
-static bool codeheap_spare_ready(struct codeheap_heap *heap,
-				 struct codeheap_pool_node **node)
+/*
+ * Take heap->lock with heap->spare holding a pool node, so that one pool
+ * operation cannot fail for want of a node.  The node is allocated with the
+ * lock dropped; another thread may use the spare meanwhile, hence the loop.
+ */
+static int codeheap_lock_spare(struct codeheap_heap *heap)
 {
-	lockdep_assert_held(&heap->lock);
-	if (!heap->spare) {
-		heap->spare = *node;
-		*node = NULL;
-	}
-	return heap->spare;
-}
+	struct codeheap_pool_node *node = NULL;
 
-/* A node for codeheap_spare_ready(), allocated before taking the lock. */
-static struct codeheap_pool_node *codeheap_spare_alloc(struct codeheap_heap *heap)
-{
-	/* A stale answer only costs a kzalloc() or a retry under the lock. */
-	if (data_race(heap->spare))
-		return NULL;
-	return kzalloc(sizeof(struct codeheap_pool_node), GFP_KERNEL_ACCOUNT);
+	mutex_lock(&heap->lock);
+	while (!heap->spare) {
+		if (node) {
+			heap->spare = node;
+			return 0;
+		}
+		mutex_unlock(&heap->lock);
+		node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+		if (!node)
+			return -ENOMEM;
+		mutex_lock(&heap->lock);
+	}
+	kfree(node);
+	return 0;
 }
 
 /* Keep a node the pool gave back as the spare, or free it. */
@@ -858,7 +862,7 @@ static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
  */
 int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 {
-	struct codeheap_pool_node *node = NULL, *freed = NULL;
+	struct codeheap_pool_node *freed = NULL;
 	u64 align = arg->align ? arg->align : 1, lo = arg->lo;
 	u64 hi = arg->hi ? arg->hi : ~0ULL;
 	struct codeheap_limits limits;
@@ -884,10 +888,12 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 		return -ENOMEM;
 
 	for (tries = 0; ; tries++) {
-		node = node ? node : codeheap_spare_alloc(heap);
 		mmap_read_lock(heap->mm);
-		mutex_lock(&heap->lock);
-		codeheap_spare_ready(heap, &node);
+		ret = codeheap_lock_spare(heap);
+		if (ret) {
+			mmap_read_unlock(heap->mm);
+			goto out_free;
+		}
 		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
 					     &addr, &heap->spare, &freed);
 		codeheap_pool_ok(ret);
@@ -934,7 +940,6 @@ out_unlock:
 	mutex_unlock(&heap->lock);
 	mmap_read_unlock(heap->mm);
 out_free:
-	kfree(node);
 	kfree(freed);
 	kfree(block);
 	return ret;
@@ -953,14 +958,15 @@ out_free:
  */
 int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
 {
-	struct codeheap_pool_node *node = codeheap_spare_alloc(heap);
 	struct codeheap_pool_node *freed = NULL;
 	struct codeheap_block *block, *prev, *next;
 	struct codeheap_space *space;
 	unsigned long pstart, pend, end;
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&heap->lock);
+	ret = codeheap_lock_spare(heap);
+	if (ret)
+		return ret;
 	block = codeheap_block_containing(heap, addr);
 	if (!block || block->start != addr) {
 		ret = -ENOENT;
@@ -971,11 +977,6 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
 		goto out_unlock;
 	}
 	space = block->space;
-	if (!space->detached && !codeheap_spare_ready(heap, &node)) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
-
 	end = block->start + block->len;
 	codeheap_fill_locked(heap, space, block->start, block->len);
 
@@ -1007,7 +1008,6 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
 	kfree(block);
 out_unlock:
 	mutex_unlock(&heap->lock);
-	kfree(node);
 	return ret;
 }
 
