@@ -41,12 +41,16 @@ static inline u64 pool_subtree_max(const struct rb_node *rb)
 	return rb ? pool_node_of(rb)->subtree_max : 0;
 }
 
-/* The free range with the greatest start <= @addr, or NULL. */
+/*
+ * The free range with the greatest start <= @addr, or NULL; and, if @next
+ * is not NULL, the one after it (the lowest start > @addr) in the same walk.
+ */
 static struct codeheap_pool_node *pool_find_le(const struct codeheap_pool *pool,
-					       u64 addr)
+					       u64 addr,
+					       struct codeheap_pool_node **next)
 {
 	struct rb_node *rb = pool->root.rb_node;
-	struct codeheap_pool_node *best = NULL;
+	struct codeheap_pool_node *best = NULL, *after = NULL;
 
 	while (rb) {
 		struct codeheap_pool_node *node = pool_node_of(rb);
@@ -55,9 +59,12 @@ static struct codeheap_pool_node *pool_find_le(const struct codeheap_pool *pool,
 			best = node;
 			rb = rb->rb_right;
 		} else {
+			after = node;
 			rb = rb->rb_left;
 		}
 	}
+	if (next)
+		*next = after;
 	return best;
 }
 
@@ -166,10 +173,32 @@ static void pool_erase(struct codeheap_pool *pool,
 	pool->nr_ranges--;
 }
 
-/* @node's size or start changed in place, its order among ranges did not. */
-static void pool_resized(struct codeheap_pool_node *node)
+/*
+ * @node's range shrank in place (its order among ranges is unchanged):
+ * recompute the maxima above it, up to the first that does not change.
+ */
+static void pool_shrunk(struct codeheap_pool_node *node)
 {
 	pool_augment_propagate(&node->rb, NULL);
+}
+
+/*
+ * @node's range grew in place: raise the maxima above it, up to the first
+ * that is already as large (one compare per level, no recomputation).
+ */
+static void pool_grown(struct codeheap_pool_node *node)
+{
+	struct rb_node *rb = &node->rb;
+	u64 size = node->size;
+
+	while (rb) {
+		struct codeheap_pool_node *cur = pool_node_of(rb);
+
+		if (cur->subtree_max >= size)
+			break;
+		cur->subtree_max = size;
+		rb = rb_parent(rb);
+	}
 }
 
 static struct codeheap_pool_node *
@@ -199,16 +228,16 @@ static int pool_carve(struct codeheap_pool *pool,
 	} else if (start == node->start) {
 		node->start = end;
 		node->size -= size;
-		pool_resized(node);
+		pool_shrunk(node);
 	} else if (end == node_end) {
 		node->size -= size;
-		pool_resized(node);
+		pool_shrunk(node);
 	} else {
 		tail = pool_take_spare(spare);
 		if (!tail)
 			return -ENOMEM;
 		node->size = start - node->start;
-		pool_resized(node);
+		pool_shrunk(node);
 		tail->start = end;
 		tail->size = node_end - end;
 		pool_insert(pool, tail);
@@ -266,8 +295,7 @@ int codeheap_pool_merge(struct codeheap_pool *pool, u64 start, u64 size,
 			struct codeheap_pool_node **spare,
 			struct codeheap_pool_node **freed)
 {
-	struct codeheap_pool_node *prev, *below, *above, *node;
-	struct rb_node *next;
+	struct codeheap_pool_node *prev, *next, *below, *above, *node;
 	u64 end;
 
 	*freed = NULL;
@@ -279,28 +307,26 @@ int codeheap_pool_merge(struct codeheap_pool *pool, u64 start, u64 size,
 		return -EINVAL;
 
 	/* The last range starting below @end is the only one that can overlap. */
-	prev = pool_find_le(pool, end - 1);
+	prev = pool_find_le(pool, end - 1, &next);
 	if (prev && pool_node_end(prev) > start)
 		return -EINVAL;
 	below = prev && pool_node_end(prev) == start ? prev : NULL;
-	next = prev ? rb_next(&prev->rb) : rb_first(&pool->root);
-	above = next && pool_node_of(next)->start == end ?
-		pool_node_of(next) : NULL;
+	above = next && next->start == end ? next : NULL;
 
 	if (below && above) {
 		pool_erase(pool, above);
 		below->size += size + above->size;
-		pool_resized(below);
+		pool_grown(below);
 		*freed = above;
 		node = below;
 	} else if (below) {
 		below->size += size;
-		pool_resized(below);
+		pool_grown(below);
 		node = below;
 	} else if (above) {
 		above->start = start;
 		above->size += size;
-		pool_resized(above);
+		pool_grown(above);
 		node = above;
 	} else {
 		node = pool_take_spare(spare);
@@ -364,10 +390,12 @@ int codeheap_pool_alloc_in(struct codeheap_pool *pool, u64 size, u64 align,
 		return -ENOSPC;
 
 	/* The range straddling @lo, if any, has the lowest addresses. */
-	node = pool_find_le(pool, lo);
-	if (node && node->start < lo &&
-	    pool_try_fit(node, size, align, lo, hi, &start))
-		goto found;
+	if (lo > pool->base) {
+		node = pool_find_le(pool, lo, NULL);
+		if (node && node->start < lo &&
+		    pool_try_fit(node, size, align, lo, hi, &start))
+			goto found;
+	}
 
 	for (key = lo; (node = pool_next_fit(pool, key, size)) &&
 	     node->start < hi; key = node->start + 1) {
@@ -410,7 +438,7 @@ int codeheap_pool_remove(struct codeheap_pool *pool, u64 start, u64 size,
 		return -EINVAL;
 	if (check_add_overflow(start, size, &end))
 		return -EOVERFLOW;
-	node = pool_find_le(pool, start);
+	node = pool_find_le(pool, start, NULL);
 	if (!node || pool_node_end(node) < end)
 		return -EINVAL;
 	return pool_carve(pool, node, start, size, spare, freed);
@@ -435,7 +463,7 @@ bool codeheap_pool_is_free(const struct codeheap_pool *pool, u64 start,
 
 	if (!size || check_add_overflow(start, size, &end))
 		return false;
-	node = pool_find_le(pool, start);
+	node = pool_find_le(pool, start, NULL);
 	return node && pool_node_end(node) >= end;
 }
 
