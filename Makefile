@@ -65,6 +65,7 @@ fuzz:
 	$(MAKE) -C tools/testing fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 bench-host:
+	tools/deps.sh bench
 	$(MAKE) -C tools/testing bench-host
 
 clean:

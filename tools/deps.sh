@@ -6,7 +6,8 @@
 #   tools/deps.sh GROUP...
 #
 # Groups: build (module and tools), host (host tests), fuzz (libFuzzer),
-# vm (QEMU runner), lint (checkpatch, sparse).  Run as root, it installs
+# vm (QEMU runner), lint (checkpatch, sparse), bench (valgrind for
+# instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
 set -euo pipefail
@@ -17,6 +18,7 @@ declare -A pkgs=(
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
 	[lint]="sparse perl"
+	[bench]="valgrind"
 )
 
 need=()
