@@ -359,6 +359,47 @@ TEST_F(dev, unknown_commands)
 	EXPECT_EQ(-ENOTTY, ch_ioctl(self->fd, TCGETS, &v));
 }
 
+/*
+ * The size-first convention holds for every command: a struct smaller than
+ * its first version is EINVAL, a larger one with a non-zero tail E2BIG,
+ * and an unreadable one EFAULT, before the command does anything.
+ */
+TEST_F(dev, every_command_checks_size)
+{
+	static const struct { unsigned long cmd; uint32_t v1; } cmds[] = {
+		{ CODEHEAP_IOC_VERSION, sizeof(struct codeheap_version) },
+		{ CODEHEAP_IOC_RESERVE, sizeof(struct codeheap_reserve) },
+		{ CODEHEAP_IOC_RELEASE, sizeof(struct codeheap_release) },
+		{ CODEHEAP_IOC_COMMIT, sizeof(struct codeheap_range) },
+		{ CODEHEAP_IOC_DECOMMIT, sizeof(struct codeheap_range) },
+		{ CODEHEAP_IOC_PROTECT, sizeof(struct codeheap_range) },
+		{ CODEHEAP_IOC_SEAL, sizeof(struct codeheap_addr) },
+		{ CODEHEAP_IOC_ALLOC, sizeof(struct codeheap_alloc) },
+		{ CODEHEAP_IOC_FREE, sizeof(struct codeheap_addr) },
+		{ CODEHEAP_IOC_LOOKUP, sizeof(struct codeheap_lookup) },
+		{ CODEHEAP_IOC_WRITE, sizeof(struct codeheap_write) },
+		{ CODEHEAP_IOC_STATS, sizeof(struct codeheap_stats) },
+	};
+	uint64_t buf[64];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		uint32_t *size = (uint32_t *)buf;
+
+		memset(buf, 0, sizeof(buf));
+		*size = cmds[i].v1 - 4;
+		EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, cmds[i].cmd, buf))
+			TH_LOG("command %#lx", cmds[i].cmd);
+		*size = 0;
+		EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, cmds[i].cmd, buf));
+		*size = sizeof(buf);
+		buf[63] = 1;
+		EXPECT_EQ(-E2BIG, ch_ioctl(self->fd, cmds[i].cmd, buf))
+			TH_LOG("command %#lx", cmds[i].cmd);
+		EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, cmds[i].cmd, NULL));
+	}
+}
+
 /* A child holding the inherited fd can still ask VERSION. */
 TEST_F(dev, version_after_fork)
 {
