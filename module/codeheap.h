@@ -20,6 +20,7 @@
 #ifndef _CODEHEAP_H
 #define _CODEHEAP_H
 
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
@@ -29,6 +30,7 @@
 
 #include <linux/codeheap.h>
 
+#include "arch/encode.h"
 #include "compat.h"
 #include "pool.h"
 
@@ -37,19 +39,20 @@
 
 #if defined(CONFIG_X86_64)
 #define CODEHEAP_ARCH			CODEHEAP_ARCH_X86_64
-#define CODEHEAP_CODE_ALIGN		64U
-#define CODEHEAP_JT_NEAR_SLOT_SIZE	8U
-#define CODEHEAP_JT_FAR_SLOT_SIZE	16U
+#define CODEHEAP_JT_NEAR_TRAP		CODEHEAP_X86_64_NEAR_TRAP
 #define CODEHEAP_DEFAULT_MAX_RESERVATION	(1024UL << 20)
 #elif defined(CONFIG_ARM64)
 #define CODEHEAP_ARCH			CODEHEAP_ARCH_ARM64
-#define CODEHEAP_CODE_ALIGN		32U
-#define CODEHEAP_JT_NEAR_SLOT_SIZE	4U
-#define CODEHEAP_JT_FAR_SLOT_SIZE	16U
+#define CODEHEAP_JT_NEAR_TRAP		CODEHEAP_ARM64_BRK
 #define CODEHEAP_DEFAULT_MAX_RESERVATION	(128UL << 20)
 #else
 #error "codeheap supports x86-64 and arm64 only"
 #endif
+
+/* One source of truth for the slot layout: the encoders. */
+#define CODEHEAP_CODE_ALIGN		CODEHEAP_ARCH_CODE_ALIGN
+#define CODEHEAP_JT_NEAR_SLOT_SIZE	CODEHEAP_ARCH_NEAR_SLOT_SIZE
+#define CODEHEAP_JT_FAR_SLOT_SIZE	CODEHEAP_ARCH_FAR_SLOT_SIZE
 
 /*
  * Per code space overhead in V8's ReservationSize(): room kept for the
@@ -113,6 +116,8 @@ struct codeheap_space {
 	struct codeheap_pool_node *pool_spare;
 };
 
+struct codeheap_jt;
+
 /**
  * struct codeheap_block - an allocation
  * @node: link in &codeheap_heap.blocks, keyed by @start
@@ -120,7 +125,11 @@ struct codeheap_space {
  * @len: length in bytes, a multiple of %CODEHEAP_CODE_ALIGN
  * @tag: the user's tag
  * @space: the reservation it lies in
- * @sealed: SEAL made it immutable
+ * @sealed: SEAL made it immutable (jump tables are born sealed)
+ * @jt: the jump table whose slots this block holds, or NULL
+ * @jt_refs: slots (struct codeheap_jt_slot.link) that jump into this
+ *           block: the reverse index FREE uses to reset them
+ * @jt_defaults: live jump tables whose default target lies in this block
  *
  * Protected by &codeheap_heap.lock.
  */
@@ -131,6 +140,50 @@ struct codeheap_block {
 	u64 tag;
 	struct codeheap_space *space;
 	bool sealed;
+	struct codeheap_jt *jt;
+	struct list_head jt_refs;
+	unsigned int jt_defaults;
+};
+
+/**
+ * struct codeheap_jt_slot - kernel state of one jump-table slot
+ * @link: link in the target block's &codeheap_block.jt_refs, when @block
+ * @jt: the table
+ * @block: the allocation the slot jumps into, or NULL for the default
+ * @target: the slot's target (0: trap)
+ * @far_ready: the slot's far slot holds its jump code; from then on only
+ *             its target word is ever stored
+ */
+struct codeheap_jt_slot {
+	struct list_head link;
+	struct codeheap_jt *jt;
+	struct codeheap_block *block;
+	u64 target;
+	bool far_ready;
+};
+
+/**
+ * struct codeheap_jt - a jump table
+ * @id: its id in &codeheap_heap.jts
+ * @nr_slots: number of slots
+ * @default_target: what a slot jumps to until patched (0: trap)
+ * @default_block: the allocation holding @default_target, or NULL
+ * @block: the sealed allocation holding the near slots, then the far slots
+ * @near_base: address of near slot 0
+ * @far_base: address of far slot 0
+ * @slots: per-slot state
+ *
+ * Protected by &codeheap_heap.lock.
+ */
+struct codeheap_jt {
+	u32 id;
+	u32 nr_slots;
+	u64 default_target;
+	struct codeheap_block *default_block;
+	struct codeheap_block *block;
+	unsigned long near_base;
+	unsigned long far_base;
+	struct codeheap_jt_slot slots[];
 };
 
 /**
@@ -160,6 +213,8 @@ struct codeheap_block {
  * @peak_committed: highest @committed
  * @nr_spaces: live reservations
  * @nr_blocks: live allocations
+ * @jts: jump tables by id
+ * @nr_jts: live jump tables
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -180,6 +235,8 @@ struct codeheap_heap {
 	unsigned long peak_committed;
 	unsigned int nr_spaces;
 	unsigned int nr_blocks;
+	struct xarray jts;
+	unsigned int nr_jts;
 };
 
 /**
@@ -222,6 +279,37 @@ void codeheap_space_detach_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space);
 struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,
 					   unsigned long addr);
+struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
+						 unsigned long addr);
+int codeheap_lock_spare(struct codeheap_heap *heap);
+int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
+			 u64 align, u64 lo, u64 hi, u64 tag,
+			 struct codeheap_jt *jt, u64 *addr);
+void codeheap_block_free_locked(struct codeheap_heap *heap,
+				struct codeheap_block *block);
+void codeheap_poke_locked(struct codeheap_heap *heap,
+			  struct codeheap_space *space, unsigned long addr,
+			  u64 val, unsigned int size);
+
+/* jumptable.c */
+int codeheap_heap_jt_create(struct codeheap_heap *heap,
+			    struct codeheap_jt_create *arg);
+int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
+			   const struct codeheap_jt_patch_entry *entries,
+			   u32 count);
+int codeheap_heap_jt_query(struct codeheap_heap *heap,
+			   struct codeheap_jt_query *arg);
+int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id);
+int codeheap_jt_prepare_locked(struct codeheap_heap *heap,
+			       struct codeheap_jt *jt);
+void codeheap_jt_unprepare_locked(struct codeheap_heap *heap,
+				  struct codeheap_jt *jt);
+void codeheap_jt_attach_locked(struct codeheap_heap *heap,
+			       struct codeheap_jt *jt,
+			       struct codeheap_block *block);
+void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
+				    struct codeheap_block *block);
+void codeheap_jt_destroy_all(struct codeheap_heap *heap);
 
 /* mmap.c */
 int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma);

@@ -99,8 +99,16 @@ static struct codeheap_block *codeheap_block_after(struct codeheap_heap *heap,
 	return found;
 }
 
-static struct codeheap_block *
-codeheap_block_containing(struct codeheap_heap *heap, unsigned long addr)
+/**
+ * codeheap_block_containing() - the allocation containing an address
+ * @heap: the heap
+ * @addr: any address
+ *
+ * Context: @heap->lock held.
+ * Return: the live block with start <= @addr < start + len, or NULL.
+ */
+struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
+						 unsigned long addr)
 {
 	struct codeheap_block *block = codeheap_block_after(heap, addr);
 
@@ -283,6 +291,37 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 		}
 		addr += chunk;
 	}
+}
+
+/**
+ * codeheap_poke_locked() - one aligned store into committed code
+ * @heap: the heap
+ * @space: the reservation holding @addr
+ * @addr: user address of the word, aligned to @size
+ * @val: the value
+ * @size: 4 or 8
+ *
+ * Stores through the kernel's mapping of the page with a single-copy atomic
+ * store, so a thread executing the word sees the old or the new value,
+ * then makes the instruction cache coherent.
+ *
+ * Context: @heap->lock held; the page is committed.
+ */
+void codeheap_poke_locked(struct codeheap_heap *heap,
+			  struct codeheap_space *space, unsigned long addr,
+			  u64 val, unsigned int size)
+{
+	struct page *page = xa_load(&heap->pages, codeheap_pgoff(space, addr));
+	void *kaddr;
+
+	lockdep_assert_held(&heap->lock);
+	kaddr = kmap_local_page(page) + offset_in_page(addr);
+	if (size == 8)
+		WRITE_ONCE(*(u64 *)kaddr, val);
+	else
+		WRITE_ONCE(*(u32 *)kaddr, (u32)val);
+	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
+	kunmap_local(kaddr);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -775,12 +814,18 @@ out_unlock:
 /* Allocations                                                            */
 /* ---------------------------------------------------------------------- */
 
-/*
- * Take heap->lock with heap->spare holding a pool node, so that one pool
- * operation cannot fail for want of a node.  The node is allocated with the
- * lock dropped; another thread may use the spare meanwhile, hence the loop.
+/**
+ * codeheap_lock_spare() - take the heap lock with a spare pool node ready
+ * @heap: the heap
+ *
+ * Takes @heap->lock with @heap->spare holding a pool node, so that one
+ * pool operation cannot fail for want of a node.  The node is allocated
+ * with the lock dropped; another thread may use the spare meanwhile, hence
+ * the loop.
+ *
+ * Return: 0 with @heap->lock held, or -ENOMEM without it.
  */
-static int codeheap_lock_spare(struct codeheap_heap *heap)
+int codeheap_lock_spare(struct codeheap_heap *heap)
 {
 	struct codeheap_pool_node *node = NULL;
 
@@ -854,38 +899,33 @@ static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
 }
 
 /**
- * codeheap_heap_alloc() - CODEHEAP_IOC_ALLOC
+ * codeheap_block_alloc() - allocate a block, growing the heap if needed
  * @heap: the heap, owned by the caller
- * @arg: the request; @arg->addr is set on success
+ * @len: bytes, a non-zero multiple of %CODEHEAP_CODE_ALIGN
+ * @align: a power of two, at least %CODEHEAP_CODE_ALIGN
+ * @lo: lowest address of the window
+ * @hi: one past the highest address of the window
+ * @tag: the user's tag
+ * @jt: a jump table to place in the block (which is then sealed and
+ *      kernel-owned), or NULL for a user allocation
+ * @addr: where the block's address is stored on success
  *
- * Return: 0 or a negative errno as documented in struct codeheap_alloc.
+ * Return: 0, -ENOMEM, -ENOSPC, or an error of codeheap_jt_prepare_locked().
  */
-int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
+int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
+			 u64 align, u64 lo, u64 hi, u64 tag,
+			 struct codeheap_jt *jt, u64 *addr)
 {
-	struct codeheap_pool_node *freed = NULL;
-	u64 align = arg->align ? arg->align : 1, lo = arg->lo;
-	u64 hi = arg->hi ? arg->hi : ~0ULL;
-	struct codeheap_limits limits;
+	struct codeheap_pool_node *freed = NULL, *again;
 	struct codeheap_space *space;
 	struct codeheap_block *block;
-	unsigned long len;
-	u64 addr;
+	u64 start;
 	int ret, tries;
-
-	if (arg->flags || !arg->len || !is_power_of_2(align) ||
-	    (arg->hi && arg->lo >= arg->hi))
-		return -EINVAL;
-	if (arg->len > ULONG_MAX - CODEHEAP_CODE_ALIGN)
-		return -EOVERFLOW;
-	len = ALIGN(arg->len, CODEHEAP_CODE_ALIGN);
-	align = max_t(u64, align, CODEHEAP_CODE_ALIGN);
-	codeheap_limits_get(&limits);
-	if (len > limits.max_reservation_size || align > limits.max_reservation_size)
-		return -ENOMEM;
 
 	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
 	if (!block)
 		return -ENOMEM;
+	INIT_LIST_HEAD(&block->jt_refs);
 
 	for (tries = 0; ; tries++) {
 		mmap_read_lock(heap->mm);
@@ -895,7 +935,7 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 			goto out_free;
 		}
 		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
-					     &addr, &heap->spare, &freed);
+					     &start, &heap->spare, &freed);
 		codeheap_pool_ok(ret);
 		if (!ret)
 			break;
@@ -908,30 +948,36 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 			goto out_free;
 	}
 
-	space = codeheap_space_find(heap, addr);
-	ret = codeheap_commit_locked(heap, space, round_down(addr, PAGE_SIZE),
-				     PAGE_ALIGN(addr + len), true);
+	ret = jt ? codeheap_jt_prepare_locked(heap, jt) : 0;
+	space = codeheap_space_find(heap, start);
+	if (!ret) {
+		ret = codeheap_commit_locked(heap, space,
+					     round_down(start, PAGE_SIZE),
+					     PAGE_ALIGN(start + len), true);
+		if (ret && jt)
+			codeheap_jt_unprepare_locked(heap, jt);
+	}
 	if (ret) {
-		struct codeheap_pool_node *again;
-
 		/* Give the range back: the pool needs at most the node it freed. */
-		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, addr, len,
+		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, start, len,
 						     NULL, NULL, &freed, &again));
 		if (again)
 			codeheap_spare_keep(heap, again);
 		goto out_unlock;
 	}
 
-	block->start = addr;
+	block->start = start;
 	block->len = len;
-	block->tag = arg->tag;
+	block->tag = tag;
 	block->space = space;
 	codeheap_block_insert(heap, block);
 	space->nr_blocks++;
 	heap->nr_blocks++;
 	heap->allocated += len;
 	heap->peak_allocated = max(heap->peak_allocated, heap->allocated);
-	arg->addr = addr;
+	if (jt)
+		codeheap_jt_attach_locked(heap, jt, block);
+	*addr = start;
 	block = NULL;
 out_unlock:
 	if (freed)
@@ -946,43 +992,59 @@ out_free:
 }
 
 /**
- * codeheap_heap_free() - CODEHEAP_IOC_FREE
+ * codeheap_heap_alloc() - CODEHEAP_IOC_ALLOC
  * @heap: the heap, owned by the caller
- * @addr: start of the allocation
+ * @arg: the request; @arg->addr is set on success
  *
- * Refills the allocation with traps, returns it to the pool and decommits
- * the pages no live allocation covers any more (V8's FreeCode rule).
- *
- * Return: 0, -ENOENT, -EPERM (sealed) or -ENOMEM (no pool node could be
- * kept ready; nothing changed).
+ * Return: 0 or a negative errno as documented in struct codeheap_alloc.
  */
-int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
+int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 {
-	struct codeheap_pool_node *freed = NULL;
-	struct codeheap_block *block, *prev, *next;
-	struct codeheap_space *space;
-	unsigned long pstart, pend, end;
-	int ret;
+	u64 align = arg->align ? arg->align : 1;
+	struct codeheap_limits limits;
+	unsigned long len;
 
-	ret = codeheap_lock_spare(heap);
-	if (ret)
-		return ret;
-	block = codeheap_block_containing(heap, addr);
-	if (!block || block->start != addr) {
-		ret = -ENOENT;
-		goto out_unlock;
-	}
-	if (block->sealed) {
-		ret = -EPERM;
-		goto out_unlock;
-	}
-	space = block->space;
-	end = block->start + block->len;
+	if (arg->flags || !arg->len || !is_power_of_2(align) ||
+	    (arg->hi && arg->lo >= arg->hi))
+		return -EINVAL;
+	if (arg->len > ULONG_MAX - CODEHEAP_CODE_ALIGN)
+		return -EOVERFLOW;
+	len = ALIGN(arg->len, CODEHEAP_CODE_ALIGN);
+	align = max_t(u64, align, CODEHEAP_CODE_ALIGN);
+	codeheap_limits_get(&limits);
+	if (len > limits.max_reservation_size ||
+	    align > limits.max_reservation_size)
+		return -ENOMEM;
+	return codeheap_block_alloc(heap, len, align, arg->lo,
+				    arg->hi ? arg->hi : ~0ULL, arg->tag, NULL,
+				    &arg->addr);
+}
+
+/**
+ * codeheap_block_free_locked() - free a block
+ * @heap: the heap
+ * @block: a live block no jump slot targets any more
+ *
+ * Refills the block with traps, returns it to the pool (unless its space
+ * is detached) and decommits the pages no live block covers any more
+ * (V8's FreeCode rule).  Cannot fail.
+ *
+ * Context: @heap->lock held with @heap->spare ready (codeheap_lock_spare()).
+ */
+void codeheap_block_free_locked(struct codeheap_heap *heap,
+				struct codeheap_block *block)
+{
+	struct codeheap_space *space = block->space;
+	struct codeheap_pool_node *freed = NULL;
+	struct codeheap_block *prev, *next;
+	unsigned long pstart, pend;
+
+	lockdep_assert_held(&heap->lock);
 	codeheap_fill_locked(heap, space, block->start, block->len);
 
 	/* Pages shared with a neighbour stay committed. */
 	pstart = round_down(block->start, PAGE_SIZE);
-	pend = PAGE_ALIGN(end);
+	pend = PAGE_ALIGN(block->start + block->len);
 	prev = rb_entry_safe(rb_prev(&block->node), struct codeheap_block, node);
 	next = rb_entry_safe(rb_next(&block->node), struct codeheap_block, node);
 	if (prev && prev->start + prev->len > pstart)
@@ -1006,7 +1068,39 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
 		codeheap_decommit_locked(heap, codeheap_pgoff(space, pstart),
 					 (pend - pstart) >> PAGE_SHIFT);
 	kfree(block);
-out_unlock:
+}
+
+/**
+ * codeheap_heap_free() - CODEHEAP_IOC_FREE
+ * @heap: the heap, owned by the caller
+ * @addr: start of the allocation
+ *
+ * Resets the jump slots that target the allocation to their tables'
+ * defaults, then frees it (codeheap_block_free_locked()).
+ *
+ * Return: 0, -ENOENT, -EPERM (sealed or a jump table), -EBUSY (a table's
+ * default target) or -ENOMEM (no pool node could be kept ready; nothing
+ * changed).
+ */
+int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_block *block;
+	int ret;
+
+	ret = codeheap_lock_spare(heap);
+	if (ret)
+		return ret;
+	block = codeheap_block_containing(heap, addr);
+	if (!block || block->start != addr)
+		ret = -ENOENT;
+	else if (block->sealed)
+		ret = -EPERM;
+	else if (block->jt_defaults)
+		ret = -EBUSY;
+	if (!ret) {
+		codeheap_jt_unref_block_locked(heap, block);
+		codeheap_block_free_locked(heap, block);
+	}
 	mutex_unlock(&heap->lock);
 	return ret;
 }
@@ -1054,6 +1148,8 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 		arg->len = block->len;
 		arg->tag = block->tag;
 		arg->alloc_flags = block->sealed ? CODEHEAP_LOOKUP_SEALED : 0;
+		if (block->jt)
+			arg->alloc_flags |= CODEHEAP_LOOKUP_JUMP_TABLE;
 	} else {
 		ret = -ENOENT;
 	}
@@ -1192,7 +1288,7 @@ void codeheap_heap_stats(struct codeheap_heap *heap,
 	arg->largest_free = codeheap_pool_largest(&heap->pool);
 	arg->allocations = heap->nr_blocks;
 	arg->reservations = heap->nr_spaces;
-	arg->jump_tables = 0;
+	arg->jump_tables = heap->nr_jts;
 	mutex_unlock(&heap->lock);
 }
 
@@ -1229,6 +1325,7 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	heap->blocks = RB_ROOT;
 	codeheap_pool_init(&heap->pool, 0, ~0ULL);
 	xa_init(&heap->pages);
+	xa_init_flags(&heap->jts, XA_FLAGS_ALLOC1);
 	heap->file = file;
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
@@ -1252,6 +1349,7 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 	struct page *page;
 	unsigned long idx;
 
+	codeheap_jt_destroy_all(heap);
 	xa_for_each(&heap->pages, idx, page)
 		put_page(page);
 	xa_destroy(&heap->pages);

@@ -343,6 +343,74 @@ static int codeheap_cmd_stats(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
+static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_jt_create *cmd = ucmd->cmd;
+	int ret;
+
+	ret = codeheap_heap_jt_create(ucmd->heap, cmd);
+	if (ret)
+		return ret;
+	ret = codeheap_respond(ucmd, sizeof(*cmd));
+	if (ret)	/* The caller cannot know the table: undo. */
+		codeheap_heap_jt_destroy(ucmd->heap, cmd->id);
+	return ret;
+}
+
+/* Entries a JT_PATCH copies on the stack before it needs an allocation. */
+#define CODEHEAP_PATCH_STACK 8
+
+static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_jt_patch_entry stack[CODEHEAP_PATCH_STACK];
+	struct codeheap_jt_patch_entry *entries = stack;
+	struct codeheap_jt_patch *cmd = ucmd->cmd;
+	struct codeheap_limits limits;
+	int ret;
+
+	if (cmd->flags || !cmd->count)
+		return -EINVAL;
+	codeheap_limits_get(&limits);
+	if (cmd->count > limits.max_batch)
+		return -E2BIG;
+	if (cmd->count > CODEHEAP_PATCH_STACK) {
+		entries = kvmalloc_array(cmd->count, sizeof(*entries),
+					 GFP_KERNEL_ACCOUNT);
+		if (!entries)
+			return -ENOMEM;
+	}
+	ret = -EFAULT;
+	if (!copy_from_user(entries, u64_to_user_ptr(cmd->entries),
+			    array_size(cmd->count, sizeof(*entries))))
+		ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries,
+					     cmd->count);
+	if (entries != stack)
+		kvfree(entries);
+	return ret;
+}
+
+static int codeheap_cmd_jt_query(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_jt_query *cmd = ucmd->cmd;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = codeheap_heap_jt_query(ucmd->heap, cmd);
+	if (ret)
+		return ret;
+	return codeheap_respond(ucmd, sizeof(*cmd));
+}
+
+static int codeheap_cmd_jt_destroy(struct codeheap_ucmd *ucmd)
+{
+	struct codeheap_jt_destroy *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return codeheap_heap_jt_destroy(ucmd->heap, cmd->id);
+}
+
 /* Big enough for the argument of every command. */
 union codeheap_ucmd_buffer {
 	struct codeheap_version version;
@@ -354,6 +422,10 @@ union codeheap_ucmd_buffer {
 	struct codeheap_lookup lookup;
 	struct codeheap_write write;
 	struct codeheap_stats stats;
+	struct codeheap_jt_create jt_create;
+	struct codeheap_jt_patch jt_patch;
+	struct codeheap_jt_query jt_query;
+	struct codeheap_jt_destroy jt_destroy;
 };
 
 /**
@@ -409,6 +481,14 @@ static const struct codeheap_ioctl_op codeheap_ioctl_ops[] = {
 			  struct codeheap_write, entries, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_STATS, codeheap_cmd_stats,
 			  struct codeheap_stats, __reserved, false),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_CREATE, codeheap_cmd_jt_create,
+			  struct codeheap_jt_create, slot_size, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_PATCH, codeheap_cmd_jt_patch,
+			  struct codeheap_jt_patch, entries, true),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_QUERY, codeheap_cmd_jt_query,
+			  struct codeheap_jt_query, target, false),
+	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_DESTROY, codeheap_cmd_jt_destroy,
+			  struct codeheap_jt_destroy, __reserved, true),
 };
 
 static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,

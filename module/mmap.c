@@ -38,15 +38,7 @@
  */
 void codeheap_trap_fill(void *dst, size_t len)
 {
-#if defined(CONFIG_X86_64)
-	memset(dst, 0xcc, len);			/* int3 */
-#else
-	u32 *word = dst;
-	size_t i;
-
-	for (i = 0; i < len / 4; i++)
-		word[i] = cpu_to_le32(0xd4200000);	/* brk #0 */
-#endif
+	WARN_ON_ONCE(codeheap_arch_trap_fill(dst, len));
 }
 
 static vm_fault_t codeheap_vm_fault(struct vm_fault *vmf)

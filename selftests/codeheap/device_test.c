@@ -379,6 +379,10 @@ TEST_F(dev, every_command_checks_size)
 		{ CODEHEAP_IOC_LOOKUP, sizeof(struct codeheap_lookup) },
 		{ CODEHEAP_IOC_WRITE, sizeof(struct codeheap_write) },
 		{ CODEHEAP_IOC_STATS, sizeof(struct codeheap_stats) },
+		{ CODEHEAP_IOC_JT_CREATE, sizeof(struct codeheap_jt_create) },
+		{ CODEHEAP_IOC_JT_PATCH, sizeof(struct codeheap_jt_patch) },
+		{ CODEHEAP_IOC_JT_QUERY, sizeof(struct codeheap_jt_query) },
+		{ CODEHEAP_IOC_JT_DESTROY, sizeof(struct codeheap_jt_destroy) },
 	};
 	uint64_t buf[64];
 	unsigned int i;

@@ -27,6 +27,12 @@ static int mutations_refused(int fd, uint64_t code)
 	struct codeheap_write w = {
 		.size = sizeof(w), .count = 1, .entries = U64(&e),
 	};
+	struct codeheap_jt_create jc = { .size = sizeof(jc), .nr_slots = 1 };
+	struct codeheap_jt_patch_entry je = { .target = code };
+	struct codeheap_jt_patch jp = {
+		.size = sizeof(jp), .id = 1, .count = 1, .entries = U64(&je),
+	};
+	struct codeheap_jt_destroy jd = { .size = sizeof(jd), .id = 1 };
 	uint64_t page = code & ~(uint64_t)(ch_page() - 1);
 	int bad = 0;
 
@@ -39,6 +45,9 @@ static int mutations_refused(int fd, uint64_t code)
 	bad |= (ch_alloc(fd, 64, 0, NULL) != -EPERM) << 6;
 	bad |= (ch_free(fd, code) != -EPERM) << 7;
 	bad |= (ch_ioctl(fd, CODEHEAP_IOC_WRITE, &w) != -EPERM) << 8;
+	bad |= (ch_ioctl(fd, CODEHEAP_IOC_JT_CREATE, &jc) != -EPERM) << 9;
+	bad |= (ch_ioctl(fd, CODEHEAP_IOC_JT_PATCH, &jp) != -EPERM) << 10;
+	bad |= (ch_ioctl(fd, CODEHEAP_IOC_JT_DESTROY, &jd) != -EPERM) << 11;
 	return bad;
 }
 

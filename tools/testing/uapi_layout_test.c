@@ -76,10 +76,84 @@ TEST(version)
 	EXPECT_EQ(72, sizeof(struct codeheap_version));
 }
 
+#define S(type) struct codeheap_##type
+#define FF(type, m) F(S(type), m)
+
+TEST(heap_core)
+{
+	CHECK(S(reserve), FF(reserve, size), FF(reserve, flags),
+	      FF(reserve, len), FF(reserve, hint), FF(reserve, near),
+	      FF(reserve, range), FF(reserve, addr));
+	CHECK(S(release), FF(release, size), FF(release, flags),
+	      FF(release, addr));
+	CHECK(S(range), FF(range, size), FF(range, flags), FF(range, addr),
+	      FF(range, len), FF(range, prot), FF(range, __reserved));
+	CHECK(S(alloc), FF(alloc, size), FF(alloc, flags), FF(alloc, len),
+	      FF(alloc, align), FF(alloc, lo), FF(alloc, hi), FF(alloc, tag),
+	      FF(alloc, addr));
+	CHECK(S(addr), FF(addr, size), FF(addr, flags), FF(addr, addr));
+	CHECK(S(lookup), FF(lookup, size), FF(lookup, flags),
+	      FF(lookup, addr), FF(lookup, start), FF(lookup, len),
+	      FF(lookup, tag), FF(lookup, alloc_flags),
+	      FF(lookup, __reserved));
+	CHECK(S(write), FF(write, size), FF(write, flags), FF(write, count),
+	      FF(write, __reserved), FF(write, entries));
+	CHECK(S(stats), FF(stats, size), FF(stats, flags),
+	      FF(stats, reserved_bytes), FF(stats, committed_bytes),
+	      FF(stats, allocated_bytes), FF(stats, freed_bytes),
+	      FF(stats, peak_allocated_bytes), FF(stats, peak_committed_bytes),
+	      FF(stats, largest_free), FF(stats, allocations),
+	      FF(stats, reservations), FF(stats, jump_tables),
+	      FF(stats, __reserved));
+	CHECK(S(jt_create), FF(jt_create, size), FF(jt_create, flags),
+	      FF(jt_create, nr_slots), FF(jt_create, __reserved),
+	      FF(jt_create, default_target), FF(jt_create, lo),
+	      FF(jt_create, hi), FF(jt_create, base), FF(jt_create, id),
+	      FF(jt_create, slot_size));
+	CHECK(S(jt_patch), FF(jt_patch, size), FF(jt_patch, flags),
+	      FF(jt_patch, id), FF(jt_patch, count), FF(jt_patch, entries));
+	CHECK(S(jt_query), FF(jt_query, size), FF(jt_query, flags),
+	      FF(jt_query, id), FF(jt_query, slot), FF(jt_query, target));
+	CHECK(S(jt_destroy), FF(jt_destroy, size), FF(jt_destroy, flags),
+	      FF(jt_destroy, id), FF(jt_destroy, __reserved));
+}
+
+/* Array elements: no size field, but the same no-hole rule. */
+static void check_entry(struct __test_metadata *_metadata, const char *type,
+			size_t type_size, const struct field *f, size_t n)
+{
+	size_t i, next = 0;
+
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(next, f[i].offset) TH_LOG("%s.%s", type, f[i].name);
+		EXPECT_EQ(0, f[i].offset % f[i].size)
+			TH_LOG("%s.%s", type, f[i].name);
+		next = f[i].offset + f[i].size;
+	}
+	EXPECT_EQ(type_size, next) TH_LOG("%s", type);
+	EXPECT_EQ(0, type_size % 8) TH_LOG("%s", type);
+}
+
+#define CHECK_ENTRY(type, ...) do {					\
+	static const struct field fields[] = { __VA_ARGS__ };		\
+	check_entry(_metadata, #type, sizeof(type), fields,		\
+		    sizeof(fields) / sizeof(fields[0]));		\
+} while (0)
+
+TEST(batch_entries)
+{
+	CHECK_ENTRY(S(write_entry), FF(write_entry, dst), FF(write_entry, src),
+		    FF(write_entry, len));
+	CHECK_ENTRY(S(jt_patch_entry), FF(jt_patch_entry, slot),
+		    FF(jt_patch_entry, __reserved),
+		    FF(jt_patch_entry, target));
+}
+
 /* The ioctl numbers carry no size, so they are the same for every ABI. */
 TEST(ioctl_numbers)
 {
 	EXPECT_EQ(0xBC00u, (unsigned int)CODEHEAP_IOC_VERSION);
+	EXPECT_EQ(0xBC0Fu, (unsigned int)CODEHEAP_IOC_JT_DESTROY);
 }
 
 TEST_HARNESS_MAIN

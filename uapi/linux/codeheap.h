@@ -84,6 +84,10 @@ enum {
 	CODEHEAP_CMD_LOOKUP = 0x09,
 	CODEHEAP_CMD_WRITE = 0x0a,
 	CODEHEAP_CMD_STATS = 0x0b,
+	CODEHEAP_CMD_JT_CREATE = 0x0c,
+	CODEHEAP_CMD_JT_PATCH = 0x0d,
+	CODEHEAP_CMD_JT_QUERY = 0x0e,
+	CODEHEAP_CMD_JT_DESTROY = 0x0f,
 };
 
 /**
@@ -331,9 +335,10 @@ struct codeheap_alloc {
  * immutable: WRITE, FREE and PROTECT or DECOMMIT of its pages fail with
  * ``EPERM`` until the heap is gone.  Sealing twice is not an error.
  *
- * Errors: ``EPERM`` not the owner, or (FREE) the allocation is sealed;
- * ``EINVAL`` unknown flag; ``ENOENT`` no allocation starts at @addr;
- * ``EFAULT``.
+ * Errors: ``EPERM`` not the owner, or (FREE) the allocation is sealed or
+ * is a jump table; ``EINVAL`` unknown flag; ``ENOENT`` no allocation
+ * starts at @addr; ``EBUSY`` (FREE) the allocation holds the default
+ * target of a live jump table; ``EFAULT``.
  */
 struct codeheap_addr {
 	__u32 size;
@@ -375,9 +380,12 @@ struct codeheap_lookup {
 /**
  * enum codeheap_lookup_flags - &struct codeheap_lookup.alloc_flags
  * @CODEHEAP_LOOKUP_SEALED: the allocation is sealed
+ * @CODEHEAP_LOOKUP_JUMP_TABLE: the allocation holds a jump table's slots
+ *                             (also sealed: only the kernel writes it)
  */
 enum codeheap_lookup_flags {
 	CODEHEAP_LOOKUP_SEALED = 1 << 0,
+	CODEHEAP_LOOKUP_JUMP_TABLE = 1 << 1,
 };
 
 #define CODEHEAP_IOC_LOOKUP _IO(CODEHEAP_TYPE, CODEHEAP_CMD_LOOKUP)
@@ -462,5 +470,157 @@ struct codeheap_stats {
 };
 
 #define CODEHEAP_IOC_STATS _IO(CODEHEAP_TYPE, CODEHEAP_CMD_STATS)
+
+/**
+ * DOC: Jump tables
+ *
+ * A jump table is an array of kernel-owned slots in the heap, each a jump
+ * to a target the kernel has checked: the table's default (0 for a trap, or
+ * any user address, for example a JIT's lazy-compile stub) or an address
+ * inside a live allocation of the same heap.  A JIT calls functions through
+ * slots so that lazy compilation and tier-up change one slot.  Slot *i* is
+ * at ``base + i * slot_size``.
+ *
+ * x86-64 (V8's encodings): a near slot is 8 bytes, ``jmp rel32`` and
+ * ``int3`` padding, replaced by one aligned 8-byte store; a target beyond
+ * rel32 reach goes through the slot's far slot (``jmp [rip+2]``, 2-byte
+ * nop, 8-byte target; patched by storing the target).  arm64: a near slot
+ * is one ``b imm26`` (4-byte store), a far slot ``ldr x16, #8; br x16;
+ * .quad target``.  A thread calling through a slot while it is patched
+ * jumps to the old target or the new one, never elsewhere.
+ *
+ * When an allocation is freed, every slot that targets it is reset to its
+ * table's default before the memory is refilled with traps, so a slot never
+ * points into freed or reused memory.  An allocation that is a table's
+ * default target cannot be freed while the table lives.  The table's own
+ * allocation is sealed: WRITE, FREE, SEAL and PROTECT of it fail.
+ */
+
+/* Most slots one jump table may have. */
+#define CODEHEAP_JT_MAX_SLOTS 65536
+
+/**
+ * struct codeheap_jt_create - ioctl(CODEHEAP_IOC_JT_CREATE)
+ * @size: sizeof(struct codeheap_jt_create)
+ * @flags: must be 0
+ * @nr_slots: number of slots, 1 to %CODEHEAP_JT_MAX_SLOTS
+ * @__reserved: must be 0
+ * @default_target: 0 (slots trap), or a user address every slot jumps to
+ *                  until patched; if it lies in an allocation of this heap,
+ *                  that allocation cannot be freed while the table lives
+ * @lo: with @hi, a window for the table's placement, as in
+ *      struct codeheap_alloc (0 and 0 for anywhere)
+ * @hi: see @lo
+ * @base: output: address of slot 0
+ * @id: output: the table's id, for the other JT commands
+ * @slot_size: output: bytes between slots (``jt_near_slot_size``)
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
+ * @__reserved, @nr_slots 0, @lo >= @hi with a non-zero @hi,
+ * @default_target beyond the user address space or inside a jump table;
+ * ``E2BIG`` @nr_slots above %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM``
+ * ``ENOSPC`` as for ALLOC; ``EFAULT``.
+ */
+struct codeheap_jt_create {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_slots;
+	__u32 __reserved;
+	__u64 default_target;
+	__u64 lo;
+	__u64 hi;
+	__u64 base;
+	__u32 id;
+	__u32 slot_size;
+};
+
+#define CODEHEAP_IOC_JT_CREATE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_CREATE)
+
+/**
+ * struct codeheap_jt_patch_entry - one slot change of CODEHEAP_IOC_JT_PATCH
+ * @slot: slot index
+ * @__reserved: must be 0
+ * @target: the table's default, or an address inside a live allocation of
+ *          this heap (not a jump table)
+ */
+struct codeheap_jt_patch_entry {
+	__u32 slot;
+	__u32 __reserved;
+	__u64 target;
+};
+
+/**
+ * struct codeheap_jt_patch - ioctl(CODEHEAP_IOC_JT_PATCH)
+ * @size: sizeof(struct codeheap_jt_patch)
+ * @flags: must be 0
+ * @id: the table
+ * @count: number of entries, 1 to the ``max_batch`` parameter
+ * @entries: user pointer to an array of @count
+ *           struct codeheap_jt_patch_entry
+ *
+ * Every entry is validated before any slot changes; then each slot changes
+ * with one aligned store (after its far slot, when the target needs it).
+ * Entries are applied in order, so a later entry for the same slot wins.
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, @count 0,
+ * non-zero @__reserved in an entry; ``E2BIG`` @count above ``max_batch``;
+ * ``ENOENT`` no table @id, a slot out of range, or a target that is
+ * neither the default nor inside a live allocation of this heap;
+ * ``EFAULT``.
+ */
+struct codeheap_jt_patch {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 count;
+	__u64 entries;
+};
+
+#define CODEHEAP_IOC_JT_PATCH _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_PATCH)
+
+/**
+ * struct codeheap_jt_query - ioctl(CODEHEAP_IOC_JT_QUERY)
+ * @size: sizeof(struct codeheap_jt_query)
+ * @flags: must be 0
+ * @id: the table
+ * @slot: slot index
+ * @target: output: the slot's target (0 for a trap)
+ *
+ * Usable from any process holding the fd.
+ *
+ * Errors: ``EINVAL`` unknown flag; ``ENOENT`` no table @id or @slot out of
+ * range; ``EFAULT``.
+ */
+struct codeheap_jt_query {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 slot;
+	__u64 target;
+};
+
+#define CODEHEAP_IOC_JT_QUERY _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_QUERY)
+
+/**
+ * struct codeheap_jt_destroy - ioctl(CODEHEAP_IOC_JT_DESTROY)
+ * @size: sizeof(struct codeheap_jt_destroy)
+ * @flags: must be 0
+ * @id: the table
+ * @__reserved: must be 0
+ *
+ * Removes the table; its slots are refilled with traps and its memory goes
+ * back to the pool.
+ *
+ * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
+ * @__reserved; ``ENOENT`` no table @id; ``EFAULT``.
+ */
+struct codeheap_jt_destroy {
+	__u32 size;
+	__u32 flags;
+	__u32 id;
+	__u32 __reserved;
+};
+
+#define CODEHEAP_IOC_JT_DESTROY _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_DESTROY)
 
 #endif /* _UAPI_LINUX_CODEHEAP_H */

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * codeheap: jump tables (V8's jump table and far jump table, kernel-owned).
+ *
+ * A table is one sealed block of the heap: nr_slots near slots, then, at
+ * the next far-slot boundary, nr_slots far slots, far slot i serving near
+ * slot i when its target is beyond near reach.  Only the kernel writes it,
+ * through its own mapping of the pages, and only with targets it checked:
+ * the table's default, or an address inside a live user allocation of the
+ * same heap.  Each slot is on its target block's jt_refs list, so FREE
+ * resets exactly the slots that jump into the freed block, without a scan.
+ *
+ * Patch protocol (Documentation/jumptable-encoding.rst): a far slot's code
+ * word is written once, before any near slot leads to it; afterwards only
+ * its target word changes.  The near slot changes last, with one aligned
+ * store.  A thread calling through the slot meanwhile reaches the old
+ * target or the new one.
+ */
+
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/slab.h>
+
+#include "codeheap.h"
+
+/* The route type of the architecture the module is built for. */
+#if defined(CONFIG_X86_64)
+#define codeheap_route codeheap_x86_64_route
+#else
+#define codeheap_route codeheap_arm64_route
+#endif
+
+static unsigned long codeheap_jt_near(const struct codeheap_jt *jt, u32 i)
+{
+	return jt->near_base + (unsigned long)i * CODEHEAP_JT_NEAR_SLOT_SIZE;
+}
+
+static unsigned long codeheap_jt_far(const struct codeheap_jt *jt, u32 i)
+{
+	return jt->far_base + (unsigned long)i * CODEHEAP_JT_FAR_SLOT_SIZE;
+}
+
+/* Bytes of a table's block: near slots, padding, far slots. */
+static unsigned long codeheap_jt_len(u32 nr_slots)
+{
+	unsigned long near = ALIGN((unsigned long)nr_slots *
+				   CODEHEAP_JT_NEAR_SLOT_SIZE,
+				   CODEHEAP_JT_FAR_SLOT_SIZE);
+
+	return ALIGN(near + (unsigned long)nr_slots * CODEHEAP_JT_FAR_SLOT_SIZE,
+		     CODEHEAP_CODE_ALIGN);
+}
+
+/* Make slot @i jump to @target (0: trap) in the code. */
+static void codeheap_jt_store_locked(struct codeheap_heap *heap,
+				     struct codeheap_jt *jt, u32 i, u64 target)
+{
+	struct codeheap_space *space = jt->block->space;
+	unsigned long near = codeheap_jt_near(jt, i);
+	unsigned long far = codeheap_jt_far(jt, i);
+	struct codeheap_jt_slot *slot = &jt->slots[i];
+	struct codeheap_route route;
+
+	if (!target) {
+		codeheap_poke_locked(heap, space, near, CODEHEAP_JT_NEAR_TRAP,
+				     CODEHEAP_JT_NEAR_SLOT_SIZE);
+		return;
+	}
+	/* The far slot is in the same block, always within near reach. */
+	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
+		return;
+	if (route.via_far) {
+		codeheap_poke_locked(heap, space, far + 8, route.far.target, 8);
+		if (!slot->far_ready) {
+			codeheap_poke_locked(heap, space, far, route.far.code, 8);
+			slot->far_ready = true;
+		}
+	}
+	codeheap_poke_locked(heap, space, near, route.near,
+			     CODEHEAP_JT_NEAR_SLOT_SIZE);
+}
+
+/* Point slot @i's state at @target, inside @block (NULL: the default). */
+static void codeheap_jt_set_locked(struct codeheap_heap *heap,
+				   struct codeheap_jt *jt, u32 i, u64 target,
+				   struct codeheap_block *block)
+{
+	struct codeheap_jt_slot *slot = &jt->slots[i];
+
+	if (slot->block)
+		list_del_init(&slot->link);
+	slot->block = block;
+	if (block)
+		list_add(&slot->link, &block->jt_refs);
+	slot->target = target;
+	codeheap_jt_store_locked(heap, jt, i, target);
+}
+
+/**
+ * codeheap_jt_prepare_locked() - check a new table's default, give it an id
+ * @heap: the heap
+ * @jt: the table, with @nr_slots and @default_target set
+ *
+ * Context: @heap->lock held, before the table's block is committed.
+ * Return: 0, -EINVAL (the default lies in a jump table) or -ENOMEM.
+ */
+int codeheap_jt_prepare_locked(struct codeheap_heap *heap,
+			       struct codeheap_jt *jt)
+{
+	struct codeheap_block *block = NULL;
+
+	lockdep_assert_held(&heap->lock);
+	if (jt->default_target) {
+		block = codeheap_block_containing(heap, jt->default_target);
+		if (block && block->jt)
+			return -EINVAL;
+	}
+	jt->default_block = block;
+	return xa_alloc(&heap->jts, &jt->id, jt, xa_limit_31b,
+			GFP_KERNEL_ACCOUNT);
+}
+
+/**
+ * codeheap_jt_unprepare_locked() - undo codeheap_jt_prepare_locked()
+ * @heap: the heap
+ * @jt: the table
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_jt_unprepare_locked(struct codeheap_heap *heap,
+				  struct codeheap_jt *jt)
+{
+	lockdep_assert_held(&heap->lock);
+	xa_erase(&heap->jts, jt->id);
+}
+
+/**
+ * codeheap_jt_attach_locked() - lay a prepared table into its block
+ * @heap: the heap
+ * @jt: the table, prepared
+ * @block: its freshly allocated, committed block
+ *
+ * Seals the block, fills the far slots with traps (the block already is)
+ * and points every near slot at the default.
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_jt_attach_locked(struct codeheap_heap *heap,
+			       struct codeheap_jt *jt,
+			       struct codeheap_block *block)
+{
+	u32 i;
+
+	lockdep_assert_held(&heap->lock);
+	block->jt = jt;
+	block->sealed = true;
+	jt->block = block;
+	jt->near_base = block->start;
+	jt->far_base = block->start +
+		ALIGN((unsigned long)jt->nr_slots * CODEHEAP_JT_NEAR_SLOT_SIZE,
+		      CODEHEAP_JT_FAR_SLOT_SIZE);
+	if (jt->default_block)
+		jt->default_block->jt_defaults++;
+	heap->nr_jts++;
+
+	for (i = 0; i < jt->nr_slots; i++) {
+		INIT_LIST_HEAD(&jt->slots[i].link);
+		jt->slots[i].jt = jt;
+		jt->slots[i].target = jt->default_target;
+		if (jt->default_target)
+			codeheap_jt_store_locked(heap, jt, i,
+						 jt->default_target);
+	}
+}
+
+/**
+ * codeheap_heap_jt_create() - CODEHEAP_IOC_JT_CREATE
+ * @heap: the heap, owned by the caller
+ * @arg: the request; its output fields are set on success
+ *
+ * Return: 0 or a negative errno as documented in struct codeheap_jt_create.
+ */
+int codeheap_heap_jt_create(struct codeheap_heap *heap,
+			    struct codeheap_jt_create *arg)
+{
+	struct codeheap_jt *jt;
+	u64 addr;
+	int ret;
+
+	if (arg->flags || arg->__reserved || !arg->nr_slots ||
+	    (arg->hi && arg->lo >= arg->hi) ||
+	    arg->default_target >= TASK_SIZE)
+		return -EINVAL;
+	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
+		return -E2BIG;
+
+	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots),
+		      GFP_KERNEL_ACCOUNT);
+	if (!jt)
+		return -ENOMEM;
+	jt->nr_slots = arg->nr_slots;
+	jt->default_target = arg->default_target;
+
+	ret = codeheap_block_alloc(heap, codeheap_jt_len(arg->nr_slots),
+				   CODEHEAP_CODE_ALIGN, arg->lo,
+				   arg->hi ? arg->hi : ~0ULL, 0, jt, &addr);
+	if (ret) {
+		kvfree(jt);
+		return ret;
+	}
+	arg->base = addr;
+	arg->id = jt->id;
+	arg->slot_size = CODEHEAP_JT_NEAR_SLOT_SIZE;
+	return 0;
+}
+
+/* The block a slot may target with @target, or an error pointer. */
+static struct codeheap_block *
+codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
+			  u64 target)
+{
+	struct codeheap_block *block;
+
+	if (target == jt->default_target)
+		return NULL;
+	block = target <= ULONG_MAX ?
+		codeheap_block_containing(heap, target) : NULL;
+	if (!block || block->jt)
+		return ERR_PTR(-ENOENT);
+	return block;
+}
+
+/**
+ * codeheap_heap_jt_patch() - CODEHEAP_IOC_JT_PATCH
+ * @heap: the heap, owned by the caller
+ * @id: the table
+ * @entries: the entries, in kernel memory
+ * @count: number of entries
+ *
+ * Validates every entry, then applies them in order.
+ *
+ * Return: 0, -EINVAL (non-zero reserved field) or -ENOENT.
+ */
+int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
+			   const struct codeheap_jt_patch_entry *entries,
+			   u32 count)
+{
+	struct codeheap_jt *jt;
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < count; i++)
+		if (entries[i].__reserved)
+			return -EINVAL;
+
+	mutex_lock(&heap->lock);
+	jt = xa_load(&heap->jts, id);
+	if (!jt) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	for (i = 0; i < count; i++) {
+		if (entries[i].slot >= jt->nr_slots ||
+		    IS_ERR(codeheap_jt_target_locked(heap, jt,
+						     entries[i].target))) {
+			ret = -ENOENT;
+			goto out_unlock;
+		}
+	}
+	for (i = 0; i < count; i++) {
+		u64 target = entries[i].target;
+		struct codeheap_block *block;
+
+		block = codeheap_jt_target_locked(heap, jt, target);
+		codeheap_jt_set_locked(heap, jt, entries[i].slot, target,
+				       block);
+	}
+out_unlock:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_jt_query() - CODEHEAP_IOC_JT_QUERY
+ * @heap: the heap
+ * @arg: the request; @arg->target is set on success
+ *
+ * Reports the target decoded from the slot's code, so what user space sees
+ * is what a call through the slot does.
+ *
+ * Return: 0 or -ENOENT.
+ */
+int codeheap_heap_jt_query(struct codeheap_heap *heap,
+			   struct codeheap_jt_query *arg)
+{
+	struct codeheap_jt *jt;
+	int ret = 0;
+
+	mutex_lock(&heap->lock);
+	jt = xa_load(&heap->jts, arg->id);
+	if (!jt || arg->slot >= jt->nr_slots)
+		ret = -ENOENT;
+	else
+		arg->target = jt->slots[arg->slot].target;
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/* Take a table out of the heap's bookkeeping; its block stays. */
+static void codeheap_jt_unlink_locked(struct codeheap_heap *heap,
+				      struct codeheap_jt *jt)
+{
+	u32 i;
+
+	xa_erase(&heap->jts, jt->id);
+	for (i = 0; i < jt->nr_slots; i++)
+		if (jt->slots[i].block)
+			list_del_init(&jt->slots[i].link);
+	if (jt->default_block)
+		jt->default_block->jt_defaults--;
+	heap->nr_jts--;
+}
+
+/**
+ * codeheap_heap_jt_destroy() - CODEHEAP_IOC_JT_DESTROY
+ * @heap: the heap, owned by the caller
+ * @id: the table
+ *
+ * Return: 0, -ENOENT or -ENOMEM (no pool node could be kept ready).
+ */
+int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id)
+{
+	struct codeheap_jt *jt;
+	int ret;
+
+	ret = codeheap_lock_spare(heap);
+	if (ret)
+		return ret;
+	jt = xa_load(&heap->jts, id);
+	if (jt) {
+		codeheap_jt_unlink_locked(heap, jt);
+		codeheap_block_free_locked(heap, jt->block);
+	} else {
+		ret = -ENOENT;
+	}
+	mutex_unlock(&heap->lock);
+	kvfree(jt);
+	return ret;
+}
+
+/**
+ * codeheap_jt_unref_block_locked() - reset the slots that jump into a block
+ * @heap: the heap
+ * @block: a block about to be freed
+ *
+ * Every slot on @block's reverse index goes back to its table's default
+ * before the block's memory is refilled with traps (SPEC 5.5).
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
+				    struct codeheap_block *block)
+{
+	struct codeheap_jt_slot *slot, *tmp;
+
+	lockdep_assert_held(&heap->lock);
+	list_for_each_entry_safe(slot, tmp, &block->jt_refs, link)
+		codeheap_jt_set_locked(heap, slot->jt, slot - slot->jt->slots,
+				       slot->jt->default_target, NULL);
+}
+
+/**
+ * codeheap_jt_destroy_all() - free every table's state at heap teardown
+ * @heap: the heap, with no other reference left
+ *
+ * The blocks themselves are freed with the heap's other blocks.
+ */
+void codeheap_jt_destroy_all(struct codeheap_heap *heap)
+{
+	struct codeheap_jt *jt;
+	unsigned long id;
+
+	xa_for_each(&heap->jts, id, jt)
+		kvfree(jt);
+	xa_destroy(&heap->jts);
+}

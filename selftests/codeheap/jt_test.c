@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Jump tables: calls through slots before and after patches, far targets,
+ * FREE resetting slots, kernel ownership, every JT_* error path, and
+ * threads calling through slots while another patches them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "codeheap_util.h"
+
+static int jt_create(int fd, uint32_t n, uint64_t def, uint64_t lo,
+		     uint64_t hi, struct codeheap_jt_create *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->nr_slots = n;
+	c->default_target = def;
+	c->lo = lo;
+	c->hi = hi;
+	return ch_ioctl(fd, CODEHEAP_IOC_JT_CREATE, c);
+}
+
+static int jt_patch(int fd, uint32_t id, const struct codeheap_jt_patch_entry *e,
+		    uint32_t count)
+{
+	struct codeheap_jt_patch p = {
+		.size = sizeof(p), .id = id, .count = count, .entries = U64(e),
+	};
+
+	return ch_ioctl(fd, CODEHEAP_IOC_JT_PATCH, &p);
+}
+
+static int jt_patch1(int fd, uint32_t id, uint32_t slot, uint64_t target)
+{
+	struct codeheap_jt_patch_entry e = { .slot = slot, .target = target };
+
+	return jt_patch(fd, id, &e, 1);
+}
+
+static int jt_query(int fd, uint32_t id, uint32_t slot, uint64_t *target)
+{
+	struct codeheap_jt_query q = { .size = sizeof(q), .id = id, .slot = slot };
+	int ret = ch_ioctl(fd, CODEHEAP_IOC_JT_QUERY, &q);
+
+	if (!ret && target)
+		*target = q.target;
+	return ret;
+}
+
+static int jt_destroy(int fd, uint32_t id)
+{
+	struct codeheap_jt_destroy d = { .size = sizeof(d), .id = id };
+
+	return ch_ioctl(fd, CODEHEAP_IOC_JT_DESTROY, &d);
+}
+
+/* A function returning @value, in its own allocation. */
+static uint64_t fn(struct __test_metadata *_metadata, int fd, uint32_t value)
+{
+	unsigned char code[6];
+	uint64_t a;
+
+	ASSERT_EQ(0, ch_alloc(fd, 64, value, &a));
+	ch_code_ret(code, value);
+	ASSERT_EQ(0, ch_write1(fd, a, code, 6));
+	return a;
+}
+
+static int call_slot(const struct codeheap_jt_create *c, uint32_t slot,
+		     int *ret)
+{
+	return ch_probe_call(c->base + (uint64_t)slot * c->slot_size, ret);
+}
+
+FIXTURE(jt) {
+	int fd;
+	struct codeheap_jt_create c;
+	uint64_t f1, f2;
+};
+
+FIXTURE_SETUP(jt)
+{
+	self->fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd);
+	self->f1 = fn(_metadata, self->fd, 1);
+	self->f2 = fn(_metadata, self->fd, 2);
+	ASSERT_EQ(0, jt_create(self->fd, 16, 0, 0, 0, &self->c));
+}
+
+FIXTURE_TEARDOWN(jt)
+{
+	close(self->fd);
+}
+
+TEST_F(jt, create_traps_by_default)
+{
+	struct codeheap_lookup l;
+	struct codeheap_stats st;
+	uint64_t t = 1;
+	int ret;
+
+	EXPECT_LT(0, self->c.id);
+	EXPECT_EQ(8, self->c.slot_size);
+	EXPECT_EQ(0, self->c.base % 64);
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 15, &ret));
+	EXPECT_EQ(0, jt_query(self->fd, self->c.id, 15, &t));
+	EXPECT_EQ(0, t);
+	ASSERT_EQ(0, ch_lookup(self->fd, self->c.base, &l));
+	EXPECT_EQ(CODEHEAP_LOOKUP_SEALED | CODEHEAP_LOOKUP_JUMP_TABLE,
+		  l.alloc_flags);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(1, st.jump_tables);
+}
+
+TEST_F(jt, patch_and_call)
+{
+	struct codeheap_jt_patch_entry e[64];
+	uint64_t t;
+	int ret, i;
+
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 3, self->f1));
+	EXPECT_EQ(0, call_slot(&self->c, 3, &ret));
+	EXPECT_EQ(1, ret);
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 2, &ret));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 3, &t));
+	EXPECT_EQ(self->f1, t);
+
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 3, self->f2));
+	EXPECT_EQ(0, call_slot(&self->c, 3, &ret));
+	EXPECT_EQ(2, ret);
+	/* Any address inside an allocation is a valid target. */
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 4, self->f2 + 5));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 4, &t));
+	EXPECT_EQ(self->f2 + 5, t);
+	EXPECT_EQ(0, call_slot(&self->c, 4, &ret));	/* lands on f2's ret */
+	/* Back to the default. */
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 3, 0));
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 3, &ret));
+
+	/* A batch, later entries for a slot winning. */
+	for (i = 0; i < 16; i++)
+		e[i] = (struct codeheap_jt_patch_entry){ i, 0,
+			i % 2 ? self->f2 : self->f1 };
+	e[16] = (struct codeheap_jt_patch_entry){ 0, 0, self->f2 };
+	ASSERT_EQ(0, jt_patch(self->fd, self->c.id, e, 17));
+	for (i = 0; i < 16; i++) {
+		EXPECT_EQ(0, call_slot(&self->c, i, &ret));
+		EXPECT_EQ(i % 2 || i == 0 ? 2 : 1, ret) TH_LOG("slot %d", i);
+	}
+}
+
+/* A default target (a lazy-compile stub) cannot be freed under a table. */
+TEST_F(jt, default_target_stub)
+{
+	struct codeheap_jt_create c;
+	uint64_t stub = fn(_metadata, self->fd, 99), t;
+	int ret;
+
+	ASSERT_EQ(0, jt_create(self->fd, 4, stub, 0, 0, &c));
+	EXPECT_EQ(0, call_slot(&c, 0, &ret));
+	EXPECT_EQ(99, ret);
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 3, &t));
+	EXPECT_EQ(stub, t);
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 1, self->f1));
+	EXPECT_EQ(0, call_slot(&c, 1, &ret));
+	EXPECT_EQ(1, ret);
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 1, stub));
+	EXPECT_EQ(0, call_slot(&c, 1, &ret));
+	EXPECT_EQ(99, ret);
+	EXPECT_EQ(-EBUSY, ch_free(self->fd, stub));
+	EXPECT_EQ(0, call_slot(&c, 0, &ret));
+	ASSERT_EQ(0, jt_destroy(self->fd, c.id));
+	EXPECT_EQ(0, ch_free(self->fd, stub));
+
+	/* A default outside the heap is allowed: the JIT's own stub. */
+	ASSERT_EQ(0, jt_create(self->fd, 2, U64(&jt_create), 0, 0, &c));
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 1, &t));
+	EXPECT_EQ(U64(&jt_create), t);
+}
+
+/* FREE resets exactly the slots that target the freed code (SPEC 5.5). */
+TEST_F(jt, free_resets_slots)
+{
+	unsigned char c;
+	uint64_t t;
+	int ret;
+
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 0, self->f1));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 1, self->f1 + 1));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 2, self->f2));
+	ASSERT_EQ(0, ch_free(self->fd, self->f1));
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 1, &ret));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 0, &t));
+	EXPECT_EQ(0, t);
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 1, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(0, call_slot(&self->c, 2, &ret));
+	EXPECT_EQ(2, ret);
+	/* Freed code is no target any more. */
+	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, self->c.id, 0, self->f1));
+	/* Reused memory is not reached through the old slots. */
+	self->f1 = fn(_metadata, self->fd, 7);
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
+	EXPECT_EQ(0, ch_probe_read(self->c.base, &c));
+	EXPECT_EQ(CH_TRAP, c);
+}
+
+/* Targets beyond rel32 reach go through the slot's far slot. */
+TEST_F(jt, far_target)
+{
+	uint64_t far_space, target, dest, t;
+	struct codeheap_lookup l;
+	unsigned char code[6];
+	struct codeheap_jt_create c;
+	int32_t rel;
+	int ret;
+
+	if (sizeof(void *) == 4)
+		SKIP(return, "far slots hold x86-64 code; a 32-bit process has no 2 GiB distances");
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 1 << 20, 0, 0, &far_space));
+	/* A table at least 4 GiB away from the far space. */
+	ret = jt_create(self->fd, 4, 0, far_space + (6ULL << 30),
+			far_space + (8ULL << 30), &c);
+	if (ret == -ENOSPC)
+		ret = jt_create(self->fd, 4, 0, far_space - (8ULL << 30),
+				far_space - (6ULL << 30), &c);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
+				 far_space + (1 << 20), 0, &target));
+	ch_code_ret(code, 4242);
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+	EXPECT_EQ(0, call_slot(&c, 2, &ret));
+	EXPECT_EQ(4242, ret);
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 2, &t));
+	EXPECT_EQ(target, t);
+	/* The near slot is a jmp rel32 into the table itself: its far slot. */
+	ASSERT_EQ(0xe9, *(unsigned char *)PTR(c.base + 16));
+	memcpy(&rel, PTR(c.base + 17), 4);
+	dest = c.base + 16 + 5 + (int64_t)rel;
+	ASSERT_EQ(0, ch_lookup(self->fd, dest, &l));
+	EXPECT_EQ(c.base, l.start);
+
+	/* Repatching far to far changes the target word only. */
+	ch_code_ret(code, 4343);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
+				 far_space + (1 << 20), 0, &target));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+	EXPECT_EQ(0, call_slot(&c, 2, &ret));
+	EXPECT_EQ(4343, ret);
+	/* And far back to near. */
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, 0));
+	EXPECT_EQ(SIGTRAP, call_slot(&c, 2, &ret));
+}
+
+TEST_F(jt, kernel_owned)
+{
+	long p = ch_page();
+	uint64_t page = self->c.base & ~(uint64_t)(p - 1);
+	unsigned char code[6];
+
+	ch_code_ret(code, 5);
+	EXPECT_EQ(-EPERM, ch_write1(self->fd, self->c.base, code, 6));
+	EXPECT_EQ(-EPERM, ch_free(self->fd, self->c.base));
+	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_PROTECT, page, p, 0));
+	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, page, p, 0));
+	EXPECT_EQ(SIGSEGV, ch_probe_write(self->c.base));
+	/* Slots never jump into a table. */
+	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, self->c.id, 0, self->c.base));
+}
+
+TEST_F(jt, create_errors)
+{
+	struct codeheap_jt_create c;
+	struct codeheap_stats st;
+
+#define CREATE(...) ({ c = (struct codeheap_jt_create){ .size = sizeof(c), \
+		.nr_slots = 4, __VA_ARGS__ };				\
+		ch_ioctl(self->fd, CODEHEAP_IOC_JT_CREATE, &c); })
+
+	EXPECT_EQ(-EINVAL, CREATE(.flags = 1));
+	EXPECT_EQ(-EINVAL, CREATE(.__reserved = 1));
+	EXPECT_EQ(-EINVAL, CREATE(.nr_slots = 0));
+	EXPECT_EQ(-E2BIG, CREATE(.nr_slots = CODEHEAP_JT_MAX_SLOTS + 1));
+	EXPECT_EQ(-EINVAL, CREATE(.default_target = 1ULL << 62));
+	EXPECT_EQ(-EINVAL, CREATE(.default_target = -1ULL));
+	EXPECT_EQ(-EINVAL, CREATE(.default_target = self->c.base + 8));
+	EXPECT_EQ(-EINVAL, CREATE(.lo = 1 << 30, .hi = 1 << 30));
+	EXPECT_EQ(-ENOSPC, CREATE(.lo = 4096, .hi = 8192));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_JT_CREATE, NULL));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(1, st.jump_tables);
+	/* The largest table is fine. */
+	EXPECT_EQ(0, CREATE(.nr_slots = CODEHEAP_JT_MAX_SLOTS));
+	EXPECT_EQ(0, jt_destroy(self->fd, c.id));
+#undef CREATE
+}
+
+TEST_F(jt, patch_errors_change_nothing)
+{
+	long long batch = ch_param_read("max_batch");
+	struct codeheap_jt_patch_entry e[2];
+	struct codeheap_jt_patch p;
+	struct codeheap_jt_create c2;
+	uint64_t other_fn, t, dead;
+	int other;
+
+#define PATCH(...) ({ p = (struct codeheap_jt_patch){ .size = sizeof(p), \
+		.id = self->c.id, .count = 1, .entries = U64(e), __VA_ARGS__ }; \
+		ch_ioctl(self->fd, CODEHEAP_IOC_JT_PATCH, &p); })
+
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 0, self->f1 };
+	EXPECT_EQ(-ENOENT, PATCH(.id = self->c.id + 100));
+	EXPECT_EQ(-ENOENT, PATCH(.id = 0));
+	EXPECT_EQ(-EINVAL, PATCH(.count = 0));
+	EXPECT_EQ(-E2BIG, PATCH(.count = batch + 1));
+	EXPECT_EQ(-EINVAL, PATCH(.flags = 1));
+	EXPECT_EQ(-EFAULT, PATCH(.entries = 8));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_JT_PATCH, NULL));
+	e[0] = (struct codeheap_jt_patch_entry){ 16, 0, self->f1 };
+	EXPECT_EQ(-ENOENT, PATCH());
+	e[0] = (struct codeheap_jt_patch_entry){ -1U, 0, self->f1 };
+	EXPECT_EQ(-ENOENT, PATCH());
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 1, self->f1 };
+	EXPECT_EQ(-EINVAL, PATCH());
+	/* Targets outside any allocation, in freed code, in another heap. */
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 0, U64(&batch) };
+	EXPECT_EQ(-ENOENT, PATCH());
+	dead = fn(_metadata, self->fd, 3);
+	ASSERT_EQ(0, ch_free(self->fd, dead));
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 0, dead };
+	EXPECT_EQ(-ENOENT, PATCH());
+	other = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	other_fn = fn(_metadata, other, 4);
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 0, other_fn };
+	EXPECT_EQ(-ENOENT, PATCH());
+	/* Nor may another heap's table point here. */
+	ASSERT_EQ(0, jt_create(other, 2, 0, 0, 0, &c2));
+	EXPECT_EQ(-ENOENT, jt_patch1(other, c2.id, 0, self->f1));
+	close(other);
+
+	/* All entries are checked before any slot changes. */
+	e[0] = (struct codeheap_jt_patch_entry){ 0, 0, self->f1 };
+	e[1] = (struct codeheap_jt_patch_entry){ 1, 0, dead };
+	EXPECT_EQ(-ENOENT, PATCH(.count = 2));
+	e[1] = (struct codeheap_jt_patch_entry){ 99, 0, self->f2 };
+	EXPECT_EQ(-ENOENT, PATCH(.count = 2));
+	e[1] = (struct codeheap_jt_patch_entry){ 1, 7, self->f2 };
+	EXPECT_EQ(-EINVAL, PATCH(.count = 2));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 0, &t));
+	EXPECT_EQ(0, t);
+#undef PATCH
+}
+
+TEST_F(jt, query_and_destroy_errors)
+{
+	struct codeheap_jt_query q = { .size = sizeof(q), .id = self->c.id };
+	struct codeheap_jt_destroy d = { .size = sizeof(d), .id = self->c.id };
+
+	EXPECT_EQ(-ENOENT, jt_query(self->fd, self->c.id + 1, 0, NULL));
+	EXPECT_EQ(-ENOENT, jt_query(self->fd, self->c.id, 16, NULL));
+	q.flags = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_JT_QUERY, &q));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_JT_QUERY, NULL));
+
+	d.flags = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_JT_DESTROY, &d));
+	d.flags = 0;
+	d.__reserved = 1;
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_JT_DESTROY, &d));
+	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_JT_DESTROY, NULL));
+	EXPECT_EQ(-ENOENT, jt_destroy(self->fd, self->c.id + 1));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 0, self->f1));
+	ASSERT_EQ(0, jt_destroy(self->fd, self->c.id));
+	EXPECT_EQ(-ENOENT, jt_destroy(self->fd, self->c.id));
+	EXPECT_EQ(-ENOENT, jt_query(self->fd, self->c.id, 0, NULL));
+	/* The slots' memory is traps again, and f1 is free to go. */
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, self->c.base, &(struct codeheap_lookup){}));
+	EXPECT_EQ(0, ch_free(self->fd, self->f1));
+}
+
+TEST_F(jt, child_cannot_patch)
+{
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 0, self->f1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct codeheap_jt_create c;
+		uint64_t t;
+		int ret, st = 0;
+
+		if (jt_create(self->fd, 2, 0, 0, 0, &c) != -EPERM)
+			st |= 1;
+		if (jt_patch1(self->fd, self->c.id, 0, self->f2) != -EPERM)
+			st |= 2;
+		if (jt_destroy(self->fd, self->c.id) != -EPERM)
+			st |= 4;
+		if (jt_query(self->fd, self->c.id, 0, &t) || t != self->f1)
+			st |= 8;
+		if (call_slot(&self->c, 0, &ret) || ret != 1)
+			st |= 16;
+		_exit(st);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* Calls through slots always land on the old or the new target. */
+struct caller {
+	const struct codeheap_jt_create *c;
+	volatile int *stop;
+	long calls, bad;
+};
+
+static void *caller_thread(void *arg)
+{
+	struct caller *k = arg;
+	uint32_t slot = 0;
+
+	while (!*k->stop) {
+		int (*f)(void) = PTR(k->c->base + slot * k->c->slot_size);
+		int r = f();
+
+		if (r != 1 && r != 2)
+			k->bad++;
+		k->calls++;
+		slot = (slot + 1) % 4;
+	}
+	return NULL;
+}
+
+TEST_F(jt, patch_while_calling)
+{
+	struct codeheap_jt_patch_entry e[4];
+	struct caller k[3];
+	pthread_t th[3];
+	volatile int stop = 0;
+	struct timespec end, now;
+	long patches = 0, calls = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		e[i] = (struct codeheap_jt_patch_entry){ i, 0, self->f1 };
+	ASSERT_EQ(0, jt_patch(self->fd, self->c.id, e, 4));
+	for (i = 0; i < 3; i++) {
+		k[i] = (struct caller){ .c = &self->c, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, caller_thread, &k[i]));
+	}
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += 2;
+	do {
+		for (i = 0; i < 4; i++)
+			e[i].target = patches % 2 ? self->f1 : self->f2;
+		ASSERT_EQ(0, jt_patch(self->fd, self->c.id, e, 1 + patches % 4));
+		patches++;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec ||
+		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	stop = 1;
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, k[i].bad);
+		calls += k[i].calls;
+	}
+	EXPECT_LT(100, patches);
+	EXPECT_LT(1000, calls);
+	TH_LOG("%ld patches, %ld calls", patches, calls);
+}
+
+TEST_HARNESS_MAIN
