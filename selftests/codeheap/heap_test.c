@@ -177,6 +177,25 @@ TEST_F(heap, release)
 	EXPECT_EQ(ENOMEM, errno);
 }
 
+/* RELEASE fails as a whole when the mm refuses the unmap (mseal, 6.10+). */
+TEST_F(heap, release_of_sealed_mapping_changes_nothing)
+{
+	uint64_t addr, a, len = 16 * self->page;
+	struct codeheap_stats st;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+	if (syscall(462 /* mseal */, PTR(addr), len, 0))
+		SKIP(return, "no mseal() on this kernel (%s)", strerror(errno));
+	EXPECT_EQ(-EPERM, ch_release(self->fd, addr));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(1, st.reservations);
+	EXPECT_EQ(len - 64, st.largest_free);
+	/* Still a working reservation. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &a));
+	EXPECT_EQ(addr, a);
+	EXPECT_EQ(0, ch_probe_read(a, NULL));
+}
+
 /* ------------------------------------------- COMMIT DECOMMIT PROTECT -- */
 
 TEST_F(heap, commit_fills_traps)
