@@ -12,6 +12,8 @@
 #   make lint             checkpatch --strict and sparse
 #   make fuzz             the pool's differential fuzzer (FUZZ_SECONDS=60)
 #   make bench-host       the pool's host micro-benchmark
+#   make bench            codeheap vs mprotect/memfd/RWX in the VM (KERNELS),
+#                         tables in build/bench/
 #   make clean            remove everything the build made in this tree
 
 KVER ?= $(shell uname -r)
@@ -64,6 +66,9 @@ fuzz:
 	tools/deps.sh fuzz
 	$(MAKE) -C tools/testing fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+bench:
+	tools/bench/run $(KERNELS)
+
 bench-host:
 	tools/deps.sh bench
 	$(MAKE) -C tools/testing bench-host
@@ -76,4 +81,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module tools test-host test-vm lint check demo fuzz bench-host clean
+.PHONY: all module tools test-host test-vm lint check demo fuzz bench bench-host clean
