@@ -270,7 +270,7 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 			 struct codeheap_lookup *arg);
 int codeheap_heap_write(struct codeheap_heap *heap,
 			const struct codeheap_write_entry *entries,
-			unsigned int count);
+			struct codeheap_block **blocks, unsigned int count);
 void codeheap_heap_stats(struct codeheap_heap *heap,
 			 struct codeheap_stats *arg);
 int codeheap_space_link_locked(struct codeheap_heap *heap,
@@ -296,7 +296,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 			    struct codeheap_jt_create *arg);
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
-			   u32 count);
+			   struct codeheap_block **blocks, u32 count);
 int codeheap_heap_jt_query(struct codeheap_heap *heap,
 			   struct codeheap_jt_query *arg);
 int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id);

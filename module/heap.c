@@ -195,13 +195,13 @@ static void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 
 /*
  * Back every page of [start, end) of @space that has no memory yet with a
- * trap-filled page, all or nothing, then map the range's accessible pages
- * when the caller holds mmap_lock (@map).
+ * trap-filled page, all or nothing.  With @map (the caller holds mmap_lock)
+ * the new pages are mapped at once.  *@added tells how many were new.
  */
 static int codeheap_commit_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space,
 				  unsigned long start, unsigned long end,
-				  bool map)
+				  bool map, unsigned long *added)
 {
 	pgoff_t first = codeheap_pgoff(space, start);
 	unsigned long nr = (end - start) >> PAGE_SHIFT, i, missing = 0;
@@ -213,8 +213,9 @@ static int codeheap_commit_locked(struct codeheap_heap *heap,
 	for (i = 0; i < nr; i++)
 		if (!xa_load(&heap->pages, first + i))
 			missing++;
+	*added = missing;
 	if (!missing)
-		goto map;
+		return 0;
 
 	ret = codeheap_charge_locked(heap, missing << PAGE_SHIFT);
 	if (ret)
@@ -247,7 +248,6 @@ static int codeheap_commit_locked(struct codeheap_heap *heap,
 	}
 	list_for_each_entry_safe(page, tmp, &pages, lru)
 		list_del(&page->lru);
-map:
 	if (map)
 		codeheap_map_pages(heap, space, start, end);
 	return 0;
@@ -710,6 +710,7 @@ int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 			 unsigned long len)
 {
 	struct codeheap_space *space;
+	unsigned long added;
 	int ret = -ENOENT;
 
 	mmap_read_lock(heap->mm);
@@ -717,7 +718,7 @@ int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 	space = codeheap_range_space(heap, addr, len);
 	if (space)
 		ret = codeheap_commit_locked(heap, space, addr, addr + len,
-					     true);
+					     true, &added);
 	mutex_unlock(&heap->lock);
 	mmap_read_unlock(heap->mm);
 	return ret;
@@ -917,6 +918,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 struct codeheap_jt *jt, u64 *addr)
 {
 	struct codeheap_pool_node *freed = NULL, *again;
+	unsigned long pstart, pend, added = 0;
 	struct codeheap_space *space;
 	struct codeheap_block *block;
 	u64 start;
@@ -928,19 +930,15 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	INIT_LIST_HEAD(&block->jt_refs);
 
 	for (tries = 0; ; tries++) {
-		mmap_read_lock(heap->mm);
 		ret = codeheap_lock_spare(heap);
-		if (ret) {
-			mmap_read_unlock(heap->mm);
+		if (ret)
 			goto out_free;
-		}
 		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
 					     &start, &heap->spare, &freed);
 		codeheap_pool_ok(ret);
 		if (!ret)
 			break;
 		mutex_unlock(&heap->lock);
-		mmap_read_unlock(heap->mm);
 		if (ret != -ENOSPC || tries == 2)
 			goto out_free;
 		ret = codeheap_grow(heap, len, align, lo, hi);
@@ -948,12 +946,18 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			goto out_free;
 	}
 
+	/*
+	 * Pages are mapped below, with mmap_lock, and only when this
+	 * allocation committed new ones: most allocations land in pages
+	 * that are already committed and mapped.
+	 */
+	pstart = round_down(start, PAGE_SIZE);
+	pend = PAGE_ALIGN(start + len);
 	ret = jt ? codeheap_jt_prepare_locked(heap, jt) : 0;
 	space = codeheap_space_find(heap, start);
 	if (!ret) {
-		ret = codeheap_commit_locked(heap, space,
-					     round_down(start, PAGE_SIZE),
-					     PAGE_ALIGN(start + len), true);
+		ret = codeheap_commit_locked(heap, space, pstart, pend, false,
+					     &added);
 		if (ret && jt)
 			codeheap_jt_unprepare_locked(heap, jt);
 	}
@@ -984,7 +988,16 @@ out_unlock:
 		codeheap_spare_keep(heap, freed);
 	freed = NULL;
 	mutex_unlock(&heap->lock);
-	mmap_read_unlock(heap->mm);
+	if (added && !ret) {
+		/* Whoever owns the range by now, mapping its pages is right. */
+		mmap_read_lock(heap->mm);
+		mutex_lock(&heap->lock);
+		space = codeheap_space_find(heap, pstart);
+		if (space && space->end >= pend)
+			codeheap_map_pages(heap, space, pstart, pend);
+		mutex_unlock(&heap->lock);
+		mmap_read_unlock(heap->mm);
+	}
 out_free:
 	kfree(freed);
 	kfree(block);
@@ -1161,34 +1174,50 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 /* WRITE                                                                  */
 /* ---------------------------------------------------------------------- */
 
-/* Check every entry against the live allocations. */
+/*
+ * Check every entry against the live allocations, and note each entry's
+ * block in @blocks for the copy.  Consecutive entries often go to the same
+ * or the next block: those are found without a tree walk.
+ */
 static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 					  const struct codeheap_write_entry *e,
+					  struct codeheap_block **blocks,
 					  unsigned int count)
 {
-	struct codeheap_block *block;
+	struct codeheap_block *block = NULL, *next;
 	unsigned int i;
 
 	lockdep_assert_held(&heap->lock);
 	for (i = 0; i < count; i++) {
-		block = codeheap_block_containing(heap, e[i].dst);
+		if (block && e[i].dst >= block->start + block->len) {
+			next = rb_entry_safe(rb_next(&block->node),
+					     struct codeheap_block, node);
+			block = next && next->start <= e[i].dst &&
+				e[i].dst < next->start + next->len ? next : NULL;
+		} else if (block && e[i].dst < block->start) {
+			block = NULL;
+		}
+		if (!block)
+			block = codeheap_block_containing(heap, e[i].dst);
 		if (!block || e[i].len > block->start + block->len - e[i].dst)
 			return -ENOENT;
 		if (block->sealed)
 			return -EPERM;
+		blocks[i] = block;
 	}
 	return 0;
 }
 
 /*
- * Copy one entry through the kernel's mapping of its pages, with page
- * faults disabled (we hold heap->lock, and a fault would take mmap_lock).
+ * Copy one entry into @block through the kernel's mapping of its pages,
+ * with page faults disabled (we hold heap->lock, and a fault would take
+ * mmap_lock).
  * Return: 0, or the number of bytes not copied.
  */
 static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
-					       const struct codeheap_write_entry *e)
+					       const struct codeheap_write_entry *e,
+					       struct codeheap_block *block)
 {
-	struct codeheap_block *block = codeheap_block_containing(heap, e->dst);
 	const char __user *src = u64_to_user_ptr(e->src);
 	unsigned long dst = e->dst, left = e->len;
 
@@ -1227,6 +1256,7 @@ static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
  * @heap: the heap, owned by the caller
  * @entries: the entries, in kernel memory, with lengths and overflow
  *           already checked by the caller
+ * @blocks: scratch room for @count block pointers
  * @count: number of entries
  *
  * Every entry is validated before any byte is copied.  Sources are faulted
@@ -1238,7 +1268,7 @@ static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
  */
 int codeheap_heap_write(struct codeheap_heap *heap,
 			const struct codeheap_write_entry *entries,
-			unsigned int count)
+			struct codeheap_block **blocks, unsigned int count)
 {
 	unsigned int i = 0, tries = 0;
 	int ret = 0;
@@ -1250,9 +1280,9 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 
 	i = 0;
 	mutex_lock(&heap->lock);
-	ret = codeheap_write_validate_locked(heap, entries, count);
+	ret = codeheap_write_validate_locked(heap, entries, blocks, count);
 	while (!ret && i < count) {
-		if (!codeheap_write_one_locked(heap, &entries[i])) {
+		if (!codeheap_write_one_locked(heap, &entries[i], blocks[i])) {
 			i++;
 			continue;
 		}
@@ -1264,7 +1294,7 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 			return -EFAULT;
 		mutex_lock(&heap->lock);
 		ret = codeheap_write_validate_locked(heap, &entries[i],
-						     count - i);
+						     &blocks[i], count - i);
 	}
 	mutex_unlock(&heap->lock);
 	return ret;

@@ -87,11 +87,13 @@ static void codeheap_jt_set_locked(struct codeheap_heap *heap,
 {
 	struct codeheap_jt_slot *slot = &jt->slots[i];
 
-	if (slot->block)
-		list_del_init(&slot->link);
-	slot->block = block;
-	if (block)
-		list_add(&slot->link, &block->jt_refs);
+	if (slot->block != block) {
+		if (slot->block)
+			list_del_init(&slot->link);
+		slot->block = block;
+		if (block)
+			list_add(&slot->link, &block->jt_refs);
+	}
 	slot->target = target;
 	codeheap_jt_store_locked(heap, jt, i, target);
 }
@@ -235,6 +237,7 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
  * @heap: the heap, owned by the caller
  * @id: the table
  * @entries: the entries, in kernel memory
+ * @blocks: scratch room for @count block pointers
  * @count: number of entries
  *
  * Validates every entry, then applies them in order.
@@ -243,7 +246,7 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
  */
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
-			   u32 count)
+			   struct codeheap_block **blocks, u32 count)
 {
 	struct codeheap_jt *jt;
 	u32 i;
@@ -260,21 +263,16 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		goto out_unlock;
 	}
 	for (i = 0; i < count; i++) {
-		if (entries[i].slot >= jt->nr_slots ||
-		    IS_ERR(codeheap_jt_target_locked(heap, jt,
-						     entries[i].target))) {
+		blocks[i] = codeheap_jt_target_locked(heap, jt,
+						      entries[i].target);
+		if (entries[i].slot >= jt->nr_slots || IS_ERR(blocks[i])) {
 			ret = -ENOENT;
 			goto out_unlock;
 		}
 	}
-	for (i = 0; i < count; i++) {
-		u64 target = entries[i].target;
-		struct codeheap_block *block;
-
-		block = codeheap_jt_target_locked(heap, jt, target);
-		codeheap_jt_set_locked(heap, jt, entries[i].slot, target,
-				       block);
-	}
+	for (i = 0; i < count; i++)
+		codeheap_jt_set_locked(heap, jt, entries[i].slot,
+				       entries[i].target, blocks[i]);
 out_unlock:
 	mutex_unlock(&heap->lock);
 	return ret;

@@ -286,14 +286,50 @@ static int codeheap_cmd_lookup(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
-/* Entries a WRITE copies on the stack before it needs an allocation. */
-#define CODEHEAP_WRITE_STACK 8
+/* Entries of a batch held on the stack before the batch needs kvmalloc(). */
+#define CODEHEAP_BATCH_STACK 8
+
+/*
+ * Room for a batch: @count entries of @size bytes copied from @uptr, then
+ * @count block pointers for the command's use.  Small batches use @stack.
+ */
+static void *codeheap_batch_get(void *stack, u32 count, size_t size,
+				u64 uptr, struct codeheap_block ***blocks,
+				int *err)
+{
+	size_t bytes = array_size(count, size + sizeof(**blocks));
+	void *buf = stack;
+
+	if (count > CODEHEAP_BATCH_STACK) {
+		buf = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
+		if (!buf) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+	}
+	if (copy_from_user(buf, u64_to_user_ptr(uptr), count * size)) {
+		if (buf != stack)
+			kvfree(buf);
+		*err = -EFAULT;
+		return NULL;
+	}
+	*blocks = buf + count * size;
+	return buf;
+}
+
+static void codeheap_batch_put(void *stack, void *buf)
+{
+	if (buf != stack)
+		kvfree(buf);
+}
 
 static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 {
-	struct codeheap_write_entry stack[CODEHEAP_WRITE_STACK];
-	struct codeheap_write_entry *entries = stack;
+	u64 stack[CODEHEAP_BATCH_STACK *
+		  (sizeof(struct codeheap_write_entry) + sizeof(void *)) / 8];
 	struct codeheap_write *cmd = ucmd->cmd;
+	struct codeheap_write_entry *entries;
+	struct codeheap_block **blocks;
 	struct codeheap_limits limits;
 	unsigned int i;
 	int ret;
@@ -304,16 +340,10 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 	if (cmd->count > limits.max_batch)
 		return -E2BIG;
 
-	if (cmd->count > CODEHEAP_WRITE_STACK) {
-		entries = kvmalloc_array(cmd->count, sizeof(*entries),
-					 GFP_KERNEL_ACCOUNT);
-		if (!entries)
-			return -ENOMEM;
-	}
-	ret = -EFAULT;
-	if (copy_from_user(entries, u64_to_user_ptr(cmd->entries),
-			   array_size(cmd->count, sizeof(*entries))))
-		goto out_free;
+	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
+				     cmd->entries, &blocks, &ret);
+	if (!entries)
+		return ret;
 
 	ret = 0;
 	for (i = 0; i < cmd->count && !ret; i++) {
@@ -326,10 +356,9 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 			ret = -ENOENT;
 	}
 	if (!ret)
-		ret = codeheap_heap_write(ucmd->heap, entries, cmd->count);
-out_free:
-	if (entries != stack)
-		kvfree(entries);
+		ret = codeheap_heap_write(ucmd->heap, entries, blocks,
+					  cmd->count);
+	codeheap_batch_put(stack, entries);
 	return ret;
 }
 
@@ -357,14 +386,13 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 	return ret;
 }
 
-/* Entries a JT_PATCH copies on the stack before it needs an allocation. */
-#define CODEHEAP_PATCH_STACK 8
-
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 {
-	struct codeheap_jt_patch_entry stack[CODEHEAP_PATCH_STACK];
-	struct codeheap_jt_patch_entry *entries = stack;
+	u64 stack[CODEHEAP_BATCH_STACK *
+		  (sizeof(struct codeheap_jt_patch_entry) + sizeof(void *)) / 8];
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
+	struct codeheap_jt_patch_entry *entries;
+	struct codeheap_block **blocks;
 	struct codeheap_limits limits;
 	int ret;
 
@@ -373,19 +401,13 @@ static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 	codeheap_limits_get(&limits);
 	if (cmd->count > limits.max_batch)
 		return -E2BIG;
-	if (cmd->count > CODEHEAP_PATCH_STACK) {
-		entries = kvmalloc_array(cmd->count, sizeof(*entries),
-					 GFP_KERNEL_ACCOUNT);
-		if (!entries)
-			return -ENOMEM;
-	}
-	ret = -EFAULT;
-	if (!copy_from_user(entries, u64_to_user_ptr(cmd->entries),
-			    array_size(cmd->count, sizeof(*entries))))
-		ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries,
-					     cmd->count);
-	if (entries != stack)
-		kvfree(entries);
+	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
+				     cmd->entries, &blocks, &ret);
+	if (!entries)
+		return ret;
+	ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries, blocks,
+				     cmd->count);
+	codeheap_batch_put(stack, entries);
 	return ret;
 }
 
