@@ -171,6 +171,9 @@ struct codeheap_jt_slot {
  * @block: the sealed allocation holding the near slots, then the far slots
  * @near_base: address of near slot 0
  * @far_base: address of far slot 0
+ * @pages: the block's pages, from the one holding its first byte: stable,
+ *         since a sealed block's pages are never decommitted, so a patch
+ *         finds its page without an xarray walk
  * @slots: per-slot state
  *
  * Protected by &codeheap_heap.lock.
@@ -183,6 +186,7 @@ struct codeheap_jt {
 	struct codeheap_block *block;
 	unsigned long near_base;
 	unsigned long far_base;
+	struct page **pages;
 	struct codeheap_jt_slot slots[];
 };
 
@@ -290,6 +294,8 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 void codeheap_poke_locked(struct codeheap_heap *heap,
 			  struct codeheap_space *space, unsigned long addr,
 			  u64 val, unsigned int size);
+void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
+			unsigned int size);
 
 /* jumptable.c */
 int codeheap_heap_jt_create(struct codeheap_heap *heap,

@@ -311,11 +311,25 @@ void codeheap_poke_locked(struct codeheap_heap *heap,
 			  struct codeheap_space *space, unsigned long addr,
 			  u64 val, unsigned int size)
 {
-	struct page *page = xa_load(&heap->pages, codeheap_pgoff(space, addr));
-	void *kaddr;
-
 	lockdep_assert_held(&heap->lock);
-	kaddr = kmap_local_page(page) + offset_in_page(addr);
+	codeheap_poke_page(xa_load(&heap->pages, codeheap_pgoff(space, addr)),
+			   addr, val, size);
+}
+
+/**
+ * codeheap_poke_page() - one aligned store into a page of code
+ * @page: the committed page holding @addr
+ * @addr: user address of the word, aligned to @size
+ * @val: the value
+ * @size: 4 or 8
+ *
+ * As codeheap_poke_locked(), for a caller that knows the page.
+ */
+void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
+			unsigned int size)
+{
+	void *kaddr = kmap_local_page(page) + offset_in_page(addr);
+
 	if (size == 8)
 		WRITE_ONCE(*(u64 *)kaddr, val);
 	else

@@ -51,33 +51,48 @@ static unsigned long codeheap_jt_len(u32 nr_slots)
 		     CODEHEAP_CODE_ALIGN);
 }
 
+/* Pages of a table of @nr_slots, wherever its block starts. */
+static unsigned long codeheap_jt_nr_pages(u32 nr_slots)
+{
+	return codeheap_jt_len(nr_slots) / PAGE_SIZE + 2;
+}
+
+/* One aligned store into the table's code. */
+static void codeheap_jt_poke(struct codeheap_jt *jt, unsigned long addr,
+			     u64 val, unsigned int size)
+{
+	unsigned long first = jt->block->start >> PAGE_SHIFT;
+
+	codeheap_poke_page(jt->pages[(addr >> PAGE_SHIFT) - first], addr, val,
+			   size);
+}
+
 /* Make slot @i jump to @target (0: trap) in the code. */
 static void codeheap_jt_store_locked(struct codeheap_heap *heap,
 				     struct codeheap_jt *jt, u32 i, u64 target)
 {
-	struct codeheap_space *space = jt->block->space;
 	unsigned long near = codeheap_jt_near(jt, i);
 	unsigned long far = codeheap_jt_far(jt, i);
 	struct codeheap_jt_slot *slot = &jt->slots[i];
 	struct codeheap_route route;
 
+	lockdep_assert_held(&heap->lock);
 	if (!target) {
-		codeheap_poke_locked(heap, space, near, CODEHEAP_JT_NEAR_TRAP,
-				     CODEHEAP_JT_NEAR_SLOT_SIZE);
+		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
+				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 	/* The far slot is in the same block, always within near reach. */
 	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
 		return;
 	if (route.via_far) {
-		codeheap_poke_locked(heap, space, far + 8, route.far.target, 8);
+		codeheap_jt_poke(jt, far + 8, route.far.target, 8);
 		if (!slot->far_ready) {
-			codeheap_poke_locked(heap, space, far, route.far.code, 8);
+			codeheap_jt_poke(jt, far, route.far.code, 8);
 			slot->far_ready = true;
 		}
 	}
-	codeheap_poke_locked(heap, space, near, route.near,
-			     CODEHEAP_JT_NEAR_SLOT_SIZE);
+	codeheap_jt_poke(jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
 }
 
 /* Point slot @i's state at @target, inside @block (NULL: the default). */
@@ -151,12 +166,18 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 			       struct codeheap_jt *jt,
 			       struct codeheap_block *block)
 {
+	struct codeheap_space *space = block->space;
+	unsigned long addr, n = 0;
 	u32 i;
 
 	lockdep_assert_held(&heap->lock);
 	block->jt = jt;
 	block->sealed = true;
 	jt->block = block;
+	for (addr = round_down(block->start, PAGE_SIZE);
+	     addr < block->start + block->len; addr += PAGE_SIZE)
+		jt->pages[n++] = xa_load(&heap->pages, space->pgoff +
+					 ((addr - space->start) >> PAGE_SHIFT));
 	jt->near_base = block->start;
 	jt->far_base = block->start +
 		ALIGN((unsigned long)jt->nr_slots * CODEHEAP_JT_NEAR_SLOT_SIZE,
@@ -196,10 +217,12 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		return -E2BIG;
 
-	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots),
+	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots) +
+		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->pages),
 		      GFP_KERNEL_ACCOUNT);
 	if (!jt)
 		return -ENOMEM;
+	jt->pages = (struct page **)&jt->slots[arg->nr_slots];
 	jt->nr_slots = arg->nr_slots;
 	jt->default_target = arg->default_target;
 
@@ -263,8 +286,15 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		goto out_unlock;
 	}
 	for (i = 0; i < count; i++) {
-		blocks[i] = codeheap_jt_target_locked(heap, jt,
-						      entries[i].target);
+		u64 target = entries[i].target;
+		struct codeheap_block *last = i ? blocks[i - 1] : NULL;
+
+		/* Batches often aim several slots into one function. */
+		if (last && target != jt->default_target &&
+		    target >= last->start && target < last->start + last->len)
+			blocks[i] = last;
+		else
+			blocks[i] = codeheap_jt_target_locked(heap, jt, target);
 		if (entries[i].slot >= jt->nr_slots || IS_ERR(blocks[i])) {
 			ret = -ENOENT;
 			goto out_unlock;
