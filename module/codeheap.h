@@ -171,6 +171,9 @@ struct codeheap_jt_slot {
  * @block: the sealed allocation holding the near slots, then the far slots
  * @near_base: address of near slot 0
  * @far_base: address of far slot 0
+ * @ia32: created by a 32-bit (compat) caller: its code runs in 32-bit mode,
+ *        where every target is in jmp rel32 reach and far slots must not be
+ *        used (x86-64 only)
  * @pages: the block's pages, from the one holding its first byte: stable,
  *         since a sealed block's pages are never decommitted, so a patch
  *         finds its page without an xarray walk
@@ -186,6 +189,7 @@ struct codeheap_jt {
 	struct codeheap_block *block;
 	unsigned long near_base;
 	unsigned long far_base;
+	bool ia32;
 	struct page **pages;
 	struct codeheap_jt_slot slots[];
 };

@@ -17,6 +17,7 @@
  * target or the new one.
  */
 
+#include <linux/compat.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
@@ -82,6 +83,16 @@ static void codeheap_jt_store_locked(struct codeheap_heap *heap,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
+#if defined(CONFIG_X86_64)
+	if (jt->ia32) {
+		u64 insn;
+
+		if (!WARN_ON_ONCE(codeheap_x86_64_near_encode_ia32(near, target,
+								   &insn)))
+			codeheap_jt_poke(jt, near, insn, 8);
+		return;
+	}
+#endif
 	/* The far slot is in the same block, always within near reach. */
 	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
 		return;
@@ -223,6 +234,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	if (!jt)
 		return -ENOMEM;
 	jt->pages = (struct page **)&jt->slots[arg->nr_slots];
+	jt->ia32 = IS_ENABLED(CONFIG_X86_64) && in_compat_syscall();
 	jt->nr_slots = arg->nr_slots;
 	jt->default_target = arg->default_target;
 

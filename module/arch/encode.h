@@ -97,6 +97,7 @@ struct codeheap_arm64_route {
 
 bool codeheap_x86_64_near_in_range(u64 slot, u64 target);
 int codeheap_x86_64_near_encode(u64 slot, u64 target, u64 *insn);
+int codeheap_x86_64_near_encode_ia32(u64 slot, u64 target, u64 *insn);
 int codeheap_x86_64_near_decode(u64 slot, u64 insn, u64 *target);
 int codeheap_x86_64_far_encode(u64 slot, u64 target,
 			       struct codeheap_far_slot *far);

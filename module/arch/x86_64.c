@@ -79,6 +79,34 @@ int codeheap_x86_64_near_encode(u64 slot, u64 target, u64 *insn)
 }
 
 /**
+ * codeheap_x86_64_near_encode_ia32() - encode a near slot run in 32-bit mode
+ * @slot: address of the slot, 8-byte aligned, below 4 GiB
+ * @target: address to jump to, below 4 GiB, or 0 for the trap slot
+ * @insn: output: the slot's eight bytes as one little-endian u64
+ *
+ * A 32-bit process executes the same ``jmp rel32``, but its instruction
+ * pointer wraps at 4 GiB, so every 32-bit target is in near reach and a far
+ * slot (x86-64 code: ``jmp [rip+2]`` means something else in 32-bit mode)
+ * must never be used.
+ *
+ * Return: 0; -EINVAL if @slot is misaligned or an address is not 32-bit.
+ */
+int codeheap_x86_64_near_encode_ia32(u64 slot, u64 target, u64 *insn)
+{
+	u64 rel;
+
+	if (slot % CODEHEAP_X86_64_NEAR_SLOT_SIZE || slot >> 32 || target >> 32)
+		return -EINVAL;
+	if (!target) {
+		*insn = CODEHEAP_X86_64_NEAR_TRAP;
+		return 0;
+	}
+	rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
+	*insn = X86_NEAR_PAD | (rel & 0xffffffffULL) << 8 | X86_JMP_REL32;
+	return 0;
+}
+
+/**
  * codeheap_x86_64_near_decode() - the target of an x86-64 near slot
  * @slot: address of the slot, 8-byte aligned
  * @insn: the slot's eight bytes as one little-endian u64

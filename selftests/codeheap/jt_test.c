@@ -217,6 +217,11 @@ TEST_F(jt, free_resets_slots)
 	EXPECT_EQ(CH_TRAP, c);
 }
 
+static int ret_33(void)
+{
+	return 33;
+}
+
 /* Targets beyond rel32 reach go through the slot's far slot. */
 TEST_F(jt, far_target)
 {
@@ -227,8 +232,37 @@ TEST_F(jt, far_target)
 	int32_t rel;
 	int ret;
 
-	if (sizeof(void *) == 4)
-		SKIP(return, "far slots hold x86-64 code; a 32-bit process has no 2 GiB distances");
+	if (sizeof(void *) == 4) {
+		/*
+		 * 32-bit mode: eip wraps at 4 GiB, so a target 2.5 GiB away
+		 * is reached by the near jmp rel32 itself, never a far slot
+		 * (which would run x86-64 code).
+		 */
+		struct codeheap_reserve r = {
+			.size = sizeof(r), .len = 1 << 20,
+			.near = 0x10000000, .range = 0x08000000,
+		};
+
+		ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, &r));
+		ASSERT_EQ(0, jt_create(self->fd, 4, 0, 0xb0000000, 0xd0000000,
+				       &c));
+		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, r.addr,
+					 r.addr + (1 << 20), 0, &target));
+		EXPECT_LT(0x80000000ULL, c.base - target);
+		ch_code_ret(code, 3232);
+		ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+		ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+		EXPECT_EQ(0, call_slot(&c, 2, &ret));
+		EXPECT_EQ(3232, ret);
+		memcpy(&rel, PTR(c.base + 17), 4);
+		EXPECT_EQ(0xe9, *(unsigned char *)PTR(c.base + 16));
+		EXPECT_EQ(target, (uint32_t)(c.base + 16 + 5 + (uint32_t)rel));
+		/* A C function of the process as the default works too. */
+		ASSERT_EQ(0, jt_create(self->fd, 2, U64(&ret_33), 0, 0, &c));
+		EXPECT_EQ(0, call_slot(&c, 1, &ret));
+		EXPECT_EQ(33, ret);
+		return;
+	}
 
 	ASSERT_EQ(0, ch_reserve(self->fd, 1 << 20, 0, 0, &far_space));
 	/* A table at least 4 GiB away from the far space. */

@@ -605,4 +605,38 @@ TEST_SIGNAL(execute_far_trap_slot, SIGTRAP)
 }
 #endif /* __x86_64__ */
 
+/* 32-bit mode: eip wraps at 4 GiB, so every 32-bit target is near. */
+TEST(near_ia32_wraps)
+{
+	static const struct { uint64_t slot, target; uint32_t rel; } cases[] = {
+		/* 3 GiB forward wraps to a backward jump, and back. */
+		{ 0x10000000, 0xd0000000, 0xbffffffb },
+		{ 0xd0000000, 0x10000000, 0x3ffffffb },
+		{ 0xfffffff8, 0x00001000, 0x00001003 },
+		{ 0x00001000, 0xfffff000, 0xffffdffb },
+	};
+	uint64_t insn;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ASSERT_EQ(0, codeheap_x86_64_near_encode_ia32(cases[i].slot,
+							      cases[i].target,
+							      &insn));
+		EXPECT_EQ(0xe9, insn & 0xff);
+		EXPECT_EQ(cases[i].rel, (uint32_t)(insn >> 8));
+		EXPECT_EQ(0xccccccULL, insn >> 40);
+		/* The 32-bit CPU's sum: slot + 5 + rel, modulo 2^32. */
+		EXPECT_EQ(cases[i].target,
+			  (uint32_t)(cases[i].slot + 5 + (uint32_t)(insn >> 8)));
+	}
+	ASSERT_EQ(0, codeheap_x86_64_near_encode_ia32(0x1000, 0, &insn));
+	EXPECT_EQ(0xccccccccccccccccULL, insn);
+	EXPECT_EQ(-EINVAL, codeheap_x86_64_near_encode_ia32(0x1004, 0x2000,
+							    &insn));
+	EXPECT_EQ(-EINVAL, codeheap_x86_64_near_encode_ia32(1ULL << 32,
+							    0x2000, &insn));
+	EXPECT_EQ(-EINVAL, codeheap_x86_64_near_encode_ia32(0x1000,
+							    1ULL << 32, &insn));
+}
+
 TEST_HARNESS_MAIN
