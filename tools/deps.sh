@@ -14,7 +14,7 @@ set -euo pipefail
 
 declare -A pkgs=(
 	[build]="gcc make libc6-dev"
-	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu"
+	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
 	[lint]="sparse perl"
