@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libcodeheap (tools/lib), linked in from source with this test's CC:
+ * every function, its success and its error returns, the conveniences
+ * (alloc_write, emit, batches, slot helper), errno preservation, the perf
+ * map, fork, and concurrent use of one handle from several threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "codeheap_util.h"
+#include "codeheap.h"
+
+/* mov eax, v; ret */
+static void ret_code(unsigned char code[6], uint32_t v)
+{
+	ch_code_ret(code, v);
+}
+
+static int call(void *code, int *ret)
+{
+	return ch_probe_call(U64(code), ret);
+}
+
+static int read_byte(const void *addr, unsigned char *c)
+{
+	return ch_probe_read(U64(addr), c);
+}
+
+static int live_allocations(struct codeheap *h)
+{
+	struct codeheap_stats st;
+
+	if (codeheap_stats(h, &st))
+		return -1;
+	return st.allocations;
+}
+
+FIXTURE(lib) {
+	struct codeheap *h;
+	const struct codeheap_version *v;
+};
+
+FIXTURE_SETUP(lib)
+{
+	ASSERT_EQ(0, codeheap_open(&self->h, 0));
+	ASSERT_NE(NULL, self->h);
+	self->v = codeheap_info(self->h);
+}
+
+FIXTURE_TEARDOWN(lib)
+{
+	codeheap_close(self->h);
+}
+
+TEST(open_close)
+{
+	struct codeheap *h = (struct codeheap *)1;
+	struct codeheap_version v;
+	int fd, flags;
+
+	EXPECT_EQ(-EINVAL, codeheap_open(&h, 1u << 31));
+	EXPECT_EQ((struct codeheap *)1, h);
+	EXPECT_EQ(-EINVAL, codeheap_open(NULL, 0));
+
+	errno = 4321;
+	ASSERT_EQ(0, codeheap_open(&h, 0));
+	EXPECT_EQ(4321, errno);
+	fd = codeheap_fd(h);
+	flags = fcntl(fd, F_GETFD);
+	ASSERT_LE(0, flags);
+	EXPECT_TRUE(flags & FD_CLOEXEC);
+
+	/* info() is VERSION as read at open time. */
+	EXPECT_EQ(CODEHEAP_API_VERSION, codeheap_info(h)->api_version);
+	EXPECT_EQ(CODEHEAP_ARCH_X86_64, codeheap_info(h)->arch);
+	EXPECT_EQ(sysconf(_SC_PAGESIZE), codeheap_info(h)->page_size);
+	ASSERT_EQ(0, codeheap_version(h, &v));
+	EXPECT_EQ(0, memcmp(&v, codeheap_info(h), sizeof(v)));
+	EXPECT_EQ(ch_param_read("max_batch"), v.max_batch);
+
+	codeheap_close(h);
+	EXPECT_EQ(-1, fcntl(fd, F_GETFD));	/* the fd is closed */
+	codeheap_close(NULL);
+}
+
+/* Failing calls return -errno and leave errno alone. */
+TEST_F(lib, errors_keep_errno)
+{
+	errno = 1234;
+	EXPECT_EQ(-ENOENT, codeheap_free(self->h, (void *)0x1000));
+	EXPECT_EQ(1234, errno);
+	EXPECT_EQ(-EINVAL, codeheap_alloc(self->h, 0, 0, &(void *){ NULL }));
+	EXPECT_EQ(1234, errno);
+}
+
+TEST_F(lib, alloc_write_lookup_free)
+{
+	unsigned char code[6], c;
+	struct codeheap_lookup l;
+	void *a, *b;
+	int ret;
+
+	ASSERT_EQ(0, codeheap_alloc(self->h, 100, 7, &a));
+	EXPECT_EQ(0, U64(a) % self->v->code_align);
+	EXPECT_EQ(0, read_byte(a, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	ret_code(code, 41);
+	ASSERT_EQ(0, codeheap_write(self->h, a, code, sizeof(code)));
+	EXPECT_EQ(0, call(a, &ret));
+	EXPECT_EQ(41, ret);
+
+	ASSERT_EQ(0, codeheap_lookup(self->h, (char *)a + 99, &l));
+	EXPECT_EQ(a, codeheap_ptr(l.start));
+	EXPECT_EQ(128, l.len);
+	EXPECT_EQ(7, l.tag);
+	EXPECT_EQ(0, l.alloc_flags);
+	EXPECT_EQ(-ENOENT, codeheap_lookup(self->h, &l, &l));
+
+	/* Errors. */
+	EXPECT_EQ(-EINVAL, codeheap_alloc(self->h, 0, 0, &b));
+	EXPECT_EQ(-EINVAL, codeheap_write(self->h, a, code, 0));
+	EXPECT_EQ(-ENOENT, codeheap_write(self->h, (char *)a + 120, code, 16));
+	EXPECT_EQ(-ENOENT, codeheap_write(self->h, &l, code, 6));
+	EXPECT_EQ(-EFAULT, codeheap_write(self->h, a, (void *)8, 6));
+	EXPECT_EQ(-ENOENT, codeheap_free(self->h, (char *)a + 64));
+
+	ASSERT_EQ(0, codeheap_free(self->h, a));
+	EXPECT_EQ(-ENOENT, codeheap_free(self->h, a));
+	EXPECT_EQ(-ENOENT, codeheap_lookup(self->h, a, &l));
+	EXPECT_EQ(0, live_allocations(self->h));
+}
+
+TEST_F(lib, alloc_in_window)
+{
+	void *a, *b, *lo, *hi;
+
+	ASSERT_EQ(0, codeheap_alloc(self->h, 64, 0, &a));
+	lo = (char *)a + 4096;
+	hi = (char *)a + 65536;
+	ASSERT_EQ(0, codeheap_alloc_in(self->h, 64, 1024, lo, hi, 0, &b));
+	EXPECT_LE(U64(lo), U64(b));
+	EXPECT_GT(U64(hi), U64(b));
+	EXPECT_EQ(0, U64(b) % 1024);
+	EXPECT_EQ(-EINVAL, codeheap_alloc_in(self->h, 64, 48, NULL, NULL, 0, &b));
+	EXPECT_EQ(-EINVAL, codeheap_alloc_in(self->h, 64, 0, hi, lo, 0, &b));
+}
+
+TEST_F(lib, write_batch)
+{
+	static struct codeheap_write_entry big[65537];
+	struct codeheap_write_entry e[3];
+	unsigned char code[3][6], c;
+	void *a[3];
+	int i, ret;
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, codeheap_alloc(self->h, 64, i, &a[i]));
+		ret_code(code[i], 100 + i);
+		e[i] = codeheap_entry(a[i], code[i], 6);
+	}
+	EXPECT_EQ(U64(a[1]), e[1].dst);
+	EXPECT_EQ(U64(code[1]), e[1].src);
+	EXPECT_EQ(6, e[1].len);
+
+	/* One bad entry: nothing is written. */
+	e[2].dst = U64(&c);
+	EXPECT_EQ(-ENOENT, codeheap_write_batch(self->h, e, 3));
+	EXPECT_EQ(0, read_byte(a[0], &c));
+	EXPECT_EQ(CH_TRAP, c);
+	e[2] = codeheap_entry(a[2], code[2], 6);
+
+	ASSERT_EQ(0, codeheap_write_batch(self->h, e, 3));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, call(a[i], &ret));
+		EXPECT_EQ(100 + i, ret);
+	}
+	EXPECT_EQ(-EINVAL, codeheap_write_batch(self->h, e, 0));
+	for (i = 0; i <= (int)self->v->max_batch && i < 65537; i++)
+		big[i] = e[0];
+	EXPECT_EQ(-E2BIG, codeheap_write_batch(self->h, big,
+					       self->v->max_batch + 1));
+	EXPECT_EQ(-EFAULT, codeheap_write_batch(self->h, (void *)8, 1));
+}
+
+TEST_F(lib, alloc_write)
+{
+	unsigned char code[6];
+	void *a = NULL;
+	int ret;
+
+	ret_code(code, 5);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, 6, 9, &a));
+	EXPECT_EQ(0, call(a, &ret));
+	EXPECT_EQ(5, ret);
+	EXPECT_EQ(1, live_allocations(self->h));
+
+	/* A failed write leaves nothing allocated. */
+	a = NULL;
+	EXPECT_EQ(-EFAULT, codeheap_alloc_write(self->h, (void *)8, 6, 0, &a));
+	EXPECT_EQ(NULL, a);
+	EXPECT_EQ(-EINVAL, codeheap_alloc_write(self->h, code, 0, 0, &a));
+	EXPECT_EQ(1, live_allocations(self->h));
+}
+
+/* gen: "mov eax, <low 32 bits of the address it runs at>; ret" */
+struct gen_arg {
+	void *seen;
+	bool fail;
+	ssize_t ret;		/* with fail: what gen returns */
+};
+
+static ssize_t gen_addr(void *buf, size_t cap, void *addr, void *arg)
+{
+	struct gen_arg *g = arg;
+
+	g->seen = addr;
+	if (g->fail)
+		return g->ret;
+	if (cap < 6)
+		return -ENOSPC;
+	ret_code(buf, (uint32_t)U64(addr));
+	return 6;
+}
+
+TEST_F(lib, emit)
+{
+	struct gen_arg g = { 0 };
+	unsigned char buf[256], c;
+	void *a = NULL;
+	ssize_t n;
+	int ret;
+
+	n = codeheap_emit(self->h, buf, sizeof(buf), 3, gen_addr, &g, &a);
+	ASSERT_EQ(6, n);
+	EXPECT_EQ(a, g.seen);
+	EXPECT_EQ(0, call(a, &ret));
+	EXPECT_EQ((uint32_t)U64(a), (uint32_t)ret);
+	EXPECT_EQ(0, read_byte((char *)a + 6, &c));	/* the rest is traps */
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(1, live_allocations(self->h));
+
+	/* Whatever goes wrong, nothing stays allocated. */
+	g.fail = true;
+	g.ret = -ENOSPC;
+	EXPECT_EQ(-ENOSPC, codeheap_emit(self->h, buf, sizeof(buf), 0, gen_addr,
+					 &g, &a));
+	g.ret = 0;
+	EXPECT_EQ(-EINVAL, codeheap_emit(self->h, buf, sizeof(buf), 0, gen_addr,
+					 &g, &a));
+	g.ret = sizeof(buf) + 1;
+	EXPECT_EQ(-EINVAL, codeheap_emit(self->h, buf, sizeof(buf), 0, gen_addr,
+					 &g, &a));
+	EXPECT_EQ(-EINVAL, codeheap_emit(self->h, buf, sizeof(buf), 0, NULL,
+					 &g, &a));
+	EXPECT_EQ(-EINVAL, codeheap_emit(self->h, buf, 0, 0, gen_addr, &g, &a));
+	EXPECT_EQ(1, live_allocations(self->h));
+}
+
+TEST_F(lib, seal)
+{
+	struct codeheap_lookup l;
+	unsigned char code[6];
+	void *a;
+
+	ret_code(code, 1);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, 6, 0, &a));
+	ASSERT_EQ(0, codeheap_seal(self->h, a));
+	ASSERT_EQ(0, codeheap_lookup(self->h, a, &l));
+	EXPECT_EQ(CODEHEAP_LOOKUP_SEALED, l.alloc_flags);
+	EXPECT_EQ(-EPERM, codeheap_write(self->h, a, code, 6));
+	EXPECT_EQ(-EPERM, codeheap_free(self->h, a));
+	EXPECT_EQ(-ENOENT, codeheap_seal(self->h, (char *)a + 64));
+}
+
+TEST_F(lib, stats)
+{
+	struct codeheap_stats st;
+	struct codeheap_jt jt;
+	void *a;
+
+	ASSERT_EQ(0, codeheap_stats(self->h, &st));
+	EXPECT_EQ(0, st.allocations);
+	EXPECT_EQ(0, st.reserved_bytes);
+	ASSERT_EQ(0, codeheap_alloc(self->h, 200, 0, &a));
+	ASSERT_EQ(0, codeheap_jt_create(self->h, 4, NULL, &jt));
+	ASSERT_EQ(0, codeheap_stats(self->h, &st));
+	EXPECT_EQ(2, st.allocations);
+	EXPECT_EQ(1, st.jump_tables);
+	EXPECT_EQ(1, st.reservations);
+	EXPECT_LE(256, st.allocated_bytes);
+	ASSERT_EQ(0, codeheap_free(self->h, a));
+	ASSERT_EQ(0, codeheap_stats(self->h, &st));
+	EXPECT_EQ(256, st.freed_bytes);
+}
+
+TEST_F(lib, reserve_commit_protect_release)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char c;
+	void *r, *r2, *a;
+
+	ASSERT_EQ(0, codeheap_reserve(self->h, 4 * page, NULL, NULL, 0, 0, &r));
+	EXPECT_EQ(0, U64(r) % page);
+	EXPECT_EQ(SIGSEGV, read_byte(r, &c));		/* reserved only */
+	ASSERT_EQ(0, codeheap_commit(self->h, r, 2 * page));
+	EXPECT_EQ(0, read_byte((char *)r + page, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	ASSERT_EQ(0, codeheap_protect(self->h, r, page, PROT_NONE));
+	EXPECT_EQ(SIGSEGV, read_byte(r, &c));
+	EXPECT_EQ(-EACCES, codeheap_protect(self->h, r, page,
+					    PROT_READ | PROT_WRITE | PROT_EXEC));
+	EXPECT_EQ(-EINVAL, codeheap_protect(self->h, r, page, PROT_READ));
+	ASSERT_EQ(0, codeheap_protect(self->h, r, page, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(0, read_byte(r, &c));
+	ASSERT_EQ(0, codeheap_decommit(self->h, (char *)r + page, page));
+	EXPECT_EQ(SIGSEGV, read_byte((char *)r + page, &c));
+
+	/* Range errors. */
+	EXPECT_EQ(-EINVAL, codeheap_commit(self->h, (char *)r + 1, page));
+	EXPECT_EQ(-EINVAL, codeheap_commit(self->h, r, 0));
+	EXPECT_EQ(-ENOENT, codeheap_commit(self->h, r, 8 * page));
+	EXPECT_EQ(-EINVAL, codeheap_decommit(self->h, r, page / 2));
+
+	/* A live allocation pins its pages and its reservation. */
+	ASSERT_EQ(0, codeheap_alloc_in(self->h, 64, 0, r,
+				       (char *)r + 4 * page, 0, &a));
+	EXPECT_EQ(-EBUSY, codeheap_decommit(self->h, a, page));
+	EXPECT_EQ(-EBUSY, codeheap_release(self->h, r));
+	ASSERT_EQ(0, codeheap_free(self->h, a));
+	ASSERT_EQ(0, codeheap_release(self->h, r));
+	EXPECT_EQ(-ENOENT, codeheap_release(self->h, r));
+
+	/* Placement: exact, and within a window. */
+	ASSERT_EQ(0, codeheap_reserve(self->h, page, r, NULL, 0,
+				      CODEHEAP_RESERVE_FIXED, &r2));
+	EXPECT_EQ(r, r2);
+	EXPECT_EQ(-EEXIST, codeheap_reserve(self->h, page, r, NULL, 0,
+					    CODEHEAP_RESERVE_FIXED, &r2));
+	ASSERT_EQ(0, codeheap_release(self->h, r));
+	ASSERT_EQ(0, codeheap_reserve(self->h, page, NULL, r, 1 << 30, 0, &r2));
+	EXPECT_LE(U64(r) - (1 << 30), U64(r2));
+	EXPECT_GE(U64(r) + (1 << 30), U64(r2) + page);
+	ASSERT_EQ(0, codeheap_release(self->h, r2));
+
+	EXPECT_EQ(-EINVAL, codeheap_reserve(self->h, 0, NULL, NULL, 0, 0, &r));
+	EXPECT_EQ(-EINVAL, codeheap_reserve(self->h, page, NULL, NULL, 0,
+					    CODEHEAP_RESERVE_FIXED, &r));
+	EXPECT_EQ(-EINVAL, codeheap_reserve(self->h, page, NULL, NULL, 0,
+					    1u << 30, &r));
+}
+
+static int c_default(void)
+{
+	return 77;
+}
+
+TEST_F(lib, jump_tables)
+{
+	struct codeheap_jt_patch_entry e[3];
+	struct codeheap_jt jt, jt2;
+	struct codeheap_lookup l;
+	unsigned char code[6];
+	void *f1, *f2, *t;
+	int ret;
+
+	ret_code(code, 1);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, 6, 0, &f1));
+	ret_code(code, 2);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, 6, 0, &f2));
+
+	ASSERT_EQ(0, codeheap_jt_create(self->h, 8, NULL, &jt));
+	EXPECT_EQ(8, jt.nr_slots);
+	EXPECT_EQ(self->v->jt_near_slot_size, jt.slot_size);
+	EXPECT_EQ(NULL, jt.default_target);
+	EXPECT_LT(0, jt.id);
+	ASSERT_EQ(0, codeheap_lookup(self->h, jt.base, &l));
+	EXPECT_TRUE(l.alloc_flags & CODEHEAP_LOOKUP_JUMP_TABLE);
+
+	/* The slot helper. */
+	EXPECT_EQ(jt.base, codeheap_jt_slot(&jt, 0));
+	EXPECT_EQ((char *)jt.base + 7 * jt.slot_size, codeheap_jt_slot(&jt, 7));
+	EXPECT_EQ(NULL, codeheap_jt_slot(&jt, 8));
+
+	EXPECT_EQ(SIGTRAP, call(codeheap_jt_slot(&jt, 0), &ret));
+	ASSERT_EQ(0, codeheap_jt_patch(self->h, &jt, 0, f1));
+	EXPECT_EQ(0, call(codeheap_jt_slot(&jt, 0), &ret));
+	EXPECT_EQ(1, ret);
+	ASSERT_EQ(0, codeheap_jt_query(self->h, &jt, 0, &t));
+	EXPECT_EQ(f1, t);
+
+	/* Batch: later entries win. */
+	e[0] = codeheap_jt_entry(1, f1);
+	e[1] = codeheap_jt_entry(2, f2);
+	e[2] = codeheap_jt_entry(1, f2);
+	EXPECT_EQ(1, e[0].slot);
+	EXPECT_EQ(U64(f1), e[0].target);
+	ASSERT_EQ(0, codeheap_jt_patch_batch(self->h, &jt, e, 3));
+	EXPECT_EQ(0, call(codeheap_jt_slot(&jt, 1), &ret));
+	EXPECT_EQ(2, ret);
+	EXPECT_EQ(0, call(codeheap_jt_slot(&jt, 2), &ret));
+	EXPECT_EQ(2, ret);
+
+	/* FREE puts slots back to the default. */
+	ASSERT_EQ(0, codeheap_free(self->h, f2));
+	ASSERT_EQ(0, codeheap_jt_query(self->h, &jt, 2, &t));
+	EXPECT_EQ(NULL, t);
+	EXPECT_EQ(SIGTRAP, call(codeheap_jt_slot(&jt, 2), &ret));
+
+	/* Errors. */
+	EXPECT_EQ(-ENOENT, codeheap_jt_patch(self->h, &jt, 8, f1));
+	EXPECT_EQ(-ENOENT, codeheap_jt_patch(self->h, &jt, 0, &jt));
+	EXPECT_EQ(-ENOENT, codeheap_jt_patch(self->h, &jt, 0, f2));
+	EXPECT_EQ(-EINVAL, codeheap_jt_patch_batch(self->h, &jt, e, 0));
+	EXPECT_EQ(-ENOENT, codeheap_jt_query(self->h, &jt, 8, &t));
+	EXPECT_EQ(-EINVAL, codeheap_jt_create(self->h, 0, NULL, &jt2));
+	EXPECT_EQ(-E2BIG, codeheap_jt_create(self->h, CODEHEAP_JT_MAX_SLOTS + 1,
+					     NULL, &jt2));
+	EXPECT_EQ(-EINVAL, codeheap_jt_create(self->h, 1, jt.base, &jt2));
+
+	/* A default outside the heap: a function of this program. */
+	ASSERT_EQ(0, codeheap_jt_create_in(self->h, 2, c_default, jt.base,
+					   (char *)jt.base + (16 << 20), &jt2));
+	EXPECT_LE(U64(jt.base), U64(jt2.base));
+	EXPECT_GT(U64(jt.base) + (16 << 20), U64(jt2.base));
+	EXPECT_EQ((void *)c_default, jt2.default_target);
+	ASSERT_EQ(0, codeheap_jt_query(self->h, &jt2, 1, &t));
+	EXPECT_EQ((void *)c_default, t);
+#ifdef __x86_64__
+	/* (A 32-bit program may be more than 2 GiB from its heap: far slot.) */
+	EXPECT_EQ(0, call(codeheap_jt_slot(&jt2, 1), &ret));
+	EXPECT_EQ(77, ret);
+#endif
+	EXPECT_EQ(-EINVAL, codeheap_jt_create_in(self->h, 2, NULL, f1, f1,
+						 &jt2));
+
+	ASSERT_EQ(0, codeheap_jt_destroy(self->h, &jt));
+	EXPECT_EQ(-ENOENT, codeheap_jt_destroy(self->h, &jt));
+	EXPECT_EQ(-ENOENT, codeheap_jt_query(self->h, &jt, 0, &t));
+	EXPECT_EQ(-ENOENT, codeheap_jt_patch(self->h, &jt, 0, f1));
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+TEST(perf_map)
+{
+	char path[64], buf[1024], want[128];
+	struct codeheap *h, *quiet;
+	char name[300];
+	void *a;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	unlink(path);
+	ASSERT_EQ(0, codeheap_open(&quiet, 0));
+	EXPECT_EQ(0, codeheap_perf_name(quiet, (void *)0x1000, 16, "x"));
+	EXPECT_EQ(-ENOENT, read_file(path, buf, sizeof(buf)));
+
+	ASSERT_EQ(0, codeheap_open(&h, CODEHEAP_OPEN_PERF_MAP));
+	ASSERT_EQ(0, codeheap_alloc(h, 64, 0, &a));
+	ASSERT_EQ(0, codeheap_perf_name(h, a, 0x2a, "jit:fib\n[tier 2]"));
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ASSERT_EQ(0, codeheap_perf_name(h, (void *)0xabc0, 1, name));
+	ASSERT_LT(0, read_file(path, buf, sizeof(buf)));
+	snprintf(want, sizeof(want), "%lx 2a jit:fib [tier 2]\nabc0 1 nnnn",
+		 (unsigned long)U64(a));
+	EXPECT_EQ(0, strncmp(buf, want, strlen(want))) TH_LOG("%s", buf);
+	/* Names are cut at 200 bytes. */
+	EXPECT_EQ(strlen(want) - 4 + 200 + 1, strlen(buf));
+	codeheap_close(h);
+	codeheap_close(quiet);
+	unlink(path);
+}
+
+/* A fork child may look but not touch. */
+TEST_F(lib, fork_child_reads_only)
+{
+	unsigned char code[6];
+	struct codeheap_lookup l;
+	struct codeheap_jt jt;
+	int status;
+	void *a, *t;
+	pid_t pid;
+
+	ret_code(code, 3);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, 6, 5, &a));
+	ASSERT_EQ(0, codeheap_jt_create(self->h, 1, NULL, &jt));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = 0;
+
+		bad |= codeheap_lookup(self->h, a, &l) || l.tag != 5;
+		bad |= codeheap_jt_query(self->h, &jt, 0, &t) != 0;
+		bad |= codeheap_alloc(self->h, 64, 0, &t) != -EPERM;
+		bad |= codeheap_write(self->h, a, code, 6) != -EPERM;
+		bad |= codeheap_free(self->h, a) != -EPERM;
+		bad |= codeheap_jt_patch(self->h, &jt, 0, a) != -EPERM;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* One handle, many threads: no hidden shared state in the library. */
+static void *worker(void *arg)
+{
+	struct codeheap *h = arg;
+	unsigned char code[6];
+	long bad = 0;
+	void *a;
+	int i, ret;
+
+	for (i = 0; i < 200; i++) {
+		ret_code(code, i);
+		if (codeheap_alloc_write(h, code, 6, i, &a)) {
+			bad++;
+			continue;
+		}
+		ret = ((int (*)(void))a)();
+		if (ret != i)
+			bad++;
+		if (codeheap_free(h, a))
+			bad++;
+	}
+	return (void *)bad;
+}
+
+TEST_F(lib, threads_share_a_handle)
+{
+	pthread_t t[4];
+	void *bad;
+	int i;
+
+	/* The workers call code directly (ch_probe_call() is not thread-safe). */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker, self->h));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &bad));
+		EXPECT_EQ(NULL, bad);
+	}
+	EXPECT_EQ(0, live_allocations(self->h));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libcodeheap: one function per ioctl of /dev/codeheap, and the few
+ * conveniences a JIT wants.  See codeheap.h and Documentation/library.rst.
+ *
+ * Rules kept here: every function returns 0 (or a length) or -errno and
+ * leaves errno as it found it; nothing prints or aborts; after
+ * codeheap_open() the handle is read-only, so calls need no lock; only
+ * codeheap_open() allocates memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "codeheap.h"
+
+#define CODEHEAP_EXPORT __attribute__((visibility("default")))
+
+struct codeheap {
+	int fd;
+	int perf_fd;			/* -1 unless CODEHEAP_OPEN_PERF_MAP */
+	struct codeheap_version info;	/* VERSION at open time */
+};
+
+static inline uint64_t u64(const void *p)
+{
+	return (uintptr_t)p;
+}
+
+/* ioctl() as 0 or -errno, errno preserved. */
+static int ch_ioctl(const struct codeheap *h, unsigned long cmd, void *arg)
+{
+	int saved = errno, ret = 0;
+
+	if (ioctl(h->fd, cmd, arg))
+		ret = -errno;
+	errno = saved;
+	return ret;
+}
+
+static int version_of(int fd, struct codeheap_version *v)
+{
+	struct codeheap h = { .fd = fd };
+
+	memset(v, 0, sizeof(*v));
+	v->size = sizeof(*v);
+	return ch_ioctl(&h, CODEHEAP_IOC_VERSION, v);
+}
+
+CODEHEAP_EXPORT int codeheap_open(struct codeheap **hp, unsigned int flags)
+{
+	int saved = errno, ret;
+	struct codeheap *h;
+	char path[64];
+
+	if (!hp || (flags & ~CODEHEAP_OPEN_PERF_MAP))
+		return -EINVAL;
+	*hp = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->perf_fd = -1;
+	h->fd = open(CODEHEAP_DEVICE, O_RDWR | O_CLOEXEC);
+	if (h->fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = version_of(h->fd, &h->info);
+	if (ret)
+		goto fail;
+	if (flags & CODEHEAP_OPEN_PERF_MAP) {
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		h->perf_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+				  0644);
+		if (h->perf_fd < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	*hp = h;
+	errno = saved;
+	return 0;
+fail:
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	errno = saved;
+	return ret;
+}
+
+CODEHEAP_EXPORT void codeheap_close(struct codeheap *h)
+{
+	int saved = errno;
+
+	if (!h)
+		return;
+	if (h->perf_fd >= 0)
+		close(h->perf_fd);
+	close(h->fd);
+	free(h);
+	errno = saved;
+}
+
+CODEHEAP_EXPORT int codeheap_fd(const struct codeheap *h)
+{
+	return h->fd;
+}
+
+CODEHEAP_EXPORT const struct codeheap_version *
+codeheap_info(const struct codeheap *h)
+{
+	return &h->info;
+}
+
+CODEHEAP_EXPORT int codeheap_version(struct codeheap *h,
+				     struct codeheap_version *v)
+{
+	return version_of(h->fd, v);
+}
+
+/* -- Code memory --------------------------------------------------------- */
+
+CODEHEAP_EXPORT int codeheap_alloc_in(struct codeheap *h, size_t len,
+				      size_t align, const void *lo,
+				      const void *hi, uint64_t tag,
+				      void **addr)
+{
+	struct codeheap_alloc a = {
+		.size = sizeof(a), .len = len, .align = align,
+		.lo = u64(lo), .hi = u64(hi), .tag = tag,
+	};
+	int ret = ch_ioctl(h, CODEHEAP_IOC_ALLOC, &a);
+
+	if (!ret)
+		*addr = codeheap_ptr(a.addr);
+	return ret;
+}
+
+CODEHEAP_EXPORT int codeheap_alloc(struct codeheap *h, size_t len,
+				   uint64_t tag, void **addr)
+{
+	return codeheap_alloc_in(h, len, 0, NULL, NULL, tag, addr);
+}
+
+static int addr_cmd(struct codeheap *h, unsigned long cmd, const void *addr)
+{
+	struct codeheap_addr a = { .size = sizeof(a), .addr = u64(addr) };
+
+	return ch_ioctl(h, cmd, &a);
+}
+
+CODEHEAP_EXPORT int codeheap_free(struct codeheap *h, void *addr)
+{
+	return addr_cmd(h, CODEHEAP_IOC_FREE, addr);
+}
+
+CODEHEAP_EXPORT int codeheap_seal(struct codeheap *h, void *addr)
+{
+	return addr_cmd(h, CODEHEAP_IOC_SEAL, addr);
+}
+
+CODEHEAP_EXPORT int codeheap_write_batch(struct codeheap *h,
+					 const struct codeheap_write_entry *e,
+					 unsigned int count)
+{
+	struct codeheap_write w = {
+		.size = sizeof(w), .count = count, .entries = u64(e),
+	};
+
+	return ch_ioctl(h, CODEHEAP_IOC_WRITE, &w);
+}
+
+CODEHEAP_EXPORT int codeheap_write(struct codeheap *h, void *dst,
+				   const void *src, size_t len)
+{
+	struct codeheap_write_entry e = codeheap_entry(dst, src, len);
+
+	return codeheap_write_batch(h, &e, 1);
+}
+
+CODEHEAP_EXPORT int codeheap_alloc_write(struct codeheap *h, const void *code,
+					 size_t len, uint64_t tag, void **addr)
+{
+	void *a;
+	int ret;
+
+	ret = codeheap_alloc(h, len, tag, &a);
+	if (ret)
+		return ret;
+	ret = codeheap_write(h, a, code, len);
+	if (ret) {
+		codeheap_free(h, a);
+		return ret;
+	}
+	*addr = a;
+	return 0;
+}
+
+CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
+				      size_t cap, uint64_t tag,
+				      codeheap_gen_fn gen, void *arg,
+				      void **addr)
+{
+	ssize_t n;
+	void *a;
+	int ret;
+
+	if (!gen || !buf)
+		return -EINVAL;
+	ret = codeheap_alloc(h, cap, tag, &a);
+	if (ret)
+		return ret;
+	n = gen(buf, cap, a, arg);
+	if (n == 0 || n > (ssize_t)cap)
+		n = -EINVAL;
+	if (n > 0) {
+		ret = codeheap_write(h, a, buf, n);
+		if (ret)
+			n = ret;
+	}
+	if (n < 0) {
+		codeheap_free(h, a);
+		return n;
+	}
+	*addr = a;
+	return n;
+}
+
+CODEHEAP_EXPORT int codeheap_lookup(struct codeheap *h, const void *addr,
+				    struct codeheap_lookup *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->size = sizeof(*l);
+	l->addr = u64(addr);
+	return ch_ioctl(h, CODEHEAP_IOC_LOOKUP, l);
+}
+
+CODEHEAP_EXPORT int codeheap_stats(struct codeheap *h,
+				   struct codeheap_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return ch_ioctl(h, CODEHEAP_IOC_STATS, st);
+}
+
+/* -- Address space ------------------------------------------------------- */
+
+CODEHEAP_EXPORT int codeheap_reserve(struct codeheap *h, size_t len,
+				     void *hint, const void *near,
+				     size_t range, unsigned int flags,
+				     void **addr)
+{
+	struct codeheap_reserve r = {
+		.size = sizeof(r), .flags = flags, .len = len,
+		.hint = u64(hint), .near = u64(near), .range = range,
+	};
+	int ret = ch_ioctl(h, CODEHEAP_IOC_RESERVE, &r);
+
+	if (!ret)
+		*addr = codeheap_ptr(r.addr);
+	return ret;
+}
+
+CODEHEAP_EXPORT int codeheap_release(struct codeheap *h, void *addr)
+{
+	struct codeheap_release r = { .size = sizeof(r), .addr = u64(addr) };
+
+	return ch_ioctl(h, CODEHEAP_IOC_RELEASE, &r);
+}
+
+static int range_cmd(struct codeheap *h, unsigned long cmd, void *addr,
+		     size_t len, int prot)
+{
+	struct codeheap_range r = {
+		.size = sizeof(r), .addr = u64(addr), .len = len,
+		.prot = (uint32_t)prot,
+	};
+
+	return ch_ioctl(h, cmd, &r);
+}
+
+CODEHEAP_EXPORT int codeheap_commit(struct codeheap *h, void *addr,
+				    size_t len)
+{
+	return range_cmd(h, CODEHEAP_IOC_COMMIT, addr, len, 0);
+}
+
+CODEHEAP_EXPORT int codeheap_decommit(struct codeheap *h, void *addr,
+				      size_t len)
+{
+	return range_cmd(h, CODEHEAP_IOC_DECOMMIT, addr, len, 0);
+}
+
+CODEHEAP_EXPORT int codeheap_protect(struct codeheap *h, void *addr,
+				     size_t len, int prot)
+{
+	return range_cmd(h, CODEHEAP_IOC_PROTECT, addr, len, prot);
+}
+
+/* -- Jump tables --------------------------------------------------------- */
+
+CODEHEAP_EXPORT int codeheap_jt_create_in(struct codeheap *h,
+					  unsigned int nr_slots,
+					  const void *default_target,
+					  const void *lo, const void *hi,
+					  struct codeheap_jt *jt)
+{
+	struct codeheap_jt_create c = {
+		.size = sizeof(c), .nr_slots = nr_slots,
+		.default_target = u64(default_target),
+		.lo = u64(lo), .hi = u64(hi),
+	};
+	int ret = ch_ioctl(h, CODEHEAP_IOC_JT_CREATE, &c);
+
+	if (ret)
+		return ret;
+	jt->base = codeheap_ptr(c.base);
+	jt->default_target = (void *)default_target;
+	jt->id = c.id;
+	jt->slot_size = c.slot_size;
+	jt->nr_slots = nr_slots;
+	return 0;
+}
+
+CODEHEAP_EXPORT int codeheap_jt_create(struct codeheap *h,
+				       unsigned int nr_slots,
+				       const void *default_target,
+				       struct codeheap_jt *jt)
+{
+	return codeheap_jt_create_in(h, nr_slots, default_target, NULL, NULL,
+				     jt);
+}
+
+CODEHEAP_EXPORT int
+codeheap_jt_patch_batch(struct codeheap *h, const struct codeheap_jt *jt,
+			const struct codeheap_jt_patch_entry *e,
+			unsigned int count)
+{
+	struct codeheap_jt_patch p = {
+		.size = sizeof(p), .id = jt->id, .count = count,
+		.entries = u64(e),
+	};
+
+	return ch_ioctl(h, CODEHEAP_IOC_JT_PATCH, &p);
+}
+
+CODEHEAP_EXPORT int codeheap_jt_patch(struct codeheap *h,
+				      const struct codeheap_jt *jt,
+				      unsigned int slot, const void *target)
+{
+	struct codeheap_jt_patch_entry e = codeheap_jt_entry(slot, target);
+
+	return codeheap_jt_patch_batch(h, jt, &e, 1);
+}
+
+CODEHEAP_EXPORT int codeheap_jt_query(struct codeheap *h,
+				      const struct codeheap_jt *jt,
+				      unsigned int slot, void **target)
+{
+	struct codeheap_jt_query q = {
+		.size = sizeof(q), .id = jt->id, .slot = slot,
+	};
+	int ret = ch_ioctl(h, CODEHEAP_IOC_JT_QUERY, &q);
+
+	if (!ret)
+		*target = codeheap_ptr(q.target);
+	return ret;
+}
+
+CODEHEAP_EXPORT int codeheap_jt_destroy(struct codeheap *h,
+					const struct codeheap_jt *jt)
+{
+	struct codeheap_jt_destroy d = { .size = sizeof(d), .id = jt->id };
+
+	return ch_ioctl(h, CODEHEAP_IOC_JT_DESTROY, &d);
+}
+
+/* -- Profilers ----------------------------------------------------------- */
+
+#define CODEHEAP_PERF_NAME_MAX 200
+
+CODEHEAP_EXPORT int codeheap_perf_name(struct codeheap *h, const void *addr,
+				       size_t len, const char *name)
+{
+	char line[CODEHEAP_PERF_NAME_MAX + 48];
+	int saved = errno, n, i, ret = 0;
+	ssize_t w;
+
+	if (h->perf_fd < 0)
+		return 0;
+	n = snprintf(line, sizeof(line), "%" PRIxPTR " %zx ",
+		     (uintptr_t)addr, len);
+	for (i = 0; name && name[i] && i < CODEHEAP_PERF_NAME_MAX; i++)
+		line[n++] = (name[i] == '\n' || name[i] == '\r') ? ' ' : name[i];
+	line[n++] = '\n';
+	w = write(h->perf_fd, line, n);
+	if (w < 0)
+		ret = -errno;
+	else if (w != n)
+		ret = -EIO;
+	errno = saved;
+	return ret;
+}
