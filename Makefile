@@ -3,7 +3,11 @@
 # codeheap: kernel-managed code heap for user-space JIT compilers.
 #
 #   make                  the module (against KDIR) and the user-space tools
-#   make demo             boot the 6.12 VM, load the module, show what it reports
+#   make tools            libcodeheap, the codeheap CLI and the toyjit example
+#   make install          libcodeheap, its headers, codeheap.pc and the CLI
+#                         (PREFIX=/usr/local, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR)
+#   make demo             boot the 6.12 VM, load the module, run the CLI and
+#                         the example JIT
 #   make check            host tests, lint, the VM suite on Debian 6.1 and 6.12
 #                         (plus EXTRA_KERNELS=<dir> ...); last line
 #                         "N passed, N failed"
@@ -26,7 +30,10 @@ FUZZ_SECONDS ?= 60
 VM_KERNEL := $(if $(filter command line,$(origin KVER)),$(KVER),6.12)
 
 CFLAGS ?= -O2 -g
-TOOLS_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi
+TOOLS_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi -Itools/lib
+LIBA := build/lib/libcodeheap.a
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 
 all: module tools
 
@@ -39,11 +46,28 @@ module:
 	fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-tools: build/tools/codeheap
+lib:
+	@$(MAKE) -s --no-print-directory -C tools/lib O=$(CURDIR)/build/lib
 
-build/tools/codeheap: tools/cli/codeheap.c uapi/linux/codeheap.h
+$(LIBA): lib
+
+tools: build/tools/codeheap build/tools/toyjit
+
+# Static, so that they run in the test VM's initramfs.
+build/tools/codeheap: tools/cli/codeheap.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -static $< -o $@
+	$(CC) $(TOOLS_CFLAGS) -static $< $(LIBA) -o $@
+
+TOYJIT_SRCS := tools/examples/toyjit.c tools/examples/demo.c
+build/tools/toyjit: $(TOYJIT_SRCS) tools/examples/toyjit.h \
+		tools/examples/demo.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(TOOLS_CFLAGS) -static $(TOYJIT_SRCS) $(LIBA) -o $@
+
+install: lib tools
+	$(MAKE) -C tools/lib O=$(CURDIR)/build/lib install
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 build/tools/codeheap $(DESTDIR)$(BINDIR)/
 
 test-host:
 	tools/deps.sh host
@@ -60,7 +84,8 @@ check:
 
 demo: tools
 	tools/vm/run --quiet --kernel 6.12 --add build/tools/codeheap \
-		--cmd "codeheap info"
+		--add build/tools/toyjit \
+		--cmd "codeheap info && echo && toyjit && echo && codeheap stats"
 
 fuzz:
 	tools/deps.sh fuzz
@@ -81,4 +106,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module tools test-host test-vm lint check demo fuzz bench bench-host clean
+.PHONY: all module lib tools install test-host test-vm lint check demo fuzz bench bench-host clean
