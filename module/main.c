@@ -159,6 +159,35 @@ static int codeheap_cmd_version(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
+/*
+ * Answer a command that created something; if the answer cannot be
+ * written, the caller can never name what was created, so @undo it.
+ */
+static int codeheap_respond_or_undo(struct codeheap_ucmd *ucmd,
+				    size_t cmd_len,
+				    int (*undo)(struct codeheap_heap *heap,
+						unsigned long handle),
+				    unsigned long handle)
+{
+	int ret = codeheap_respond(ucmd, cmd_len);
+
+	if (ret)
+		undo(ucmd->heap, handle);
+	return ret;
+}
+
+/* The commands that take one address: RELEASE, SEAL, FREE. */
+static int codeheap_addr_cmd(struct codeheap_ucmd *ucmd, u32 flags, u64 addr,
+			     int (*op)(struct codeheap_heap *heap,
+				       unsigned long addr))
+{
+	if (flags)
+		return -EINVAL;
+	if (addr > ULONG_MAX)
+		return -ENOENT;
+	return op(ucmd->heap, addr);
+}
+
 static int codeheap_cmd_reserve(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_reserve *cmd = ucmd->cmd;
@@ -167,21 +196,16 @@ static int codeheap_cmd_reserve(struct codeheap_ucmd *ucmd)
 	ret = codeheap_heap_reserve(ucmd->heap, cmd);
 	if (ret)
 		return ret;
-	ret = codeheap_respond(ucmd, sizeof(*cmd));
-	if (ret)	/* The caller cannot know the address: undo. */
-		codeheap_heap_release(ucmd->heap, cmd->addr);
-	return ret;
+	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
+					codeheap_heap_release, cmd->addr);
 }
 
 static int codeheap_cmd_release(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_release *cmd = ucmd->cmd;
 
-	if (cmd->flags)
-		return -EINVAL;
-	if (cmd->addr > ULONG_MAX)
-		return -ENOENT;
-	return codeheap_heap_release(ucmd->heap, cmd->addr);
+	return codeheap_addr_cmd(ucmd, cmd->flags, cmd->addr,
+				 codeheap_heap_release);
 }
 
 /* Checks shared by COMMIT, DECOMMIT and PROTECT. */
@@ -241,11 +265,8 @@ static int codeheap_cmd_seal(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_addr *cmd = ucmd->cmd;
 
-	if (cmd->flags)
-		return -EINVAL;
-	if (cmd->addr > ULONG_MAX)
-		return -ENOENT;
-	return codeheap_heap_seal(ucmd->heap, cmd->addr);
+	return codeheap_addr_cmd(ucmd, cmd->flags, cmd->addr,
+				 codeheap_heap_seal);
 }
 
 static int codeheap_cmd_alloc(struct codeheap_ucmd *ucmd)
@@ -256,21 +277,16 @@ static int codeheap_cmd_alloc(struct codeheap_ucmd *ucmd)
 	ret = codeheap_heap_alloc(ucmd->heap, cmd);
 	if (ret)
 		return ret;
-	ret = codeheap_respond(ucmd, sizeof(*cmd));
-	if (ret)	/* The caller cannot know the address: undo. */
-		codeheap_heap_free(ucmd->heap, cmd->addr);
-	return ret;
+	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
+					codeheap_heap_free, cmd->addr);
 }
 
 static int codeheap_cmd_free(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_addr *cmd = ucmd->cmd;
 
-	if (cmd->flags)
-		return -EINVAL;
-	if (cmd->addr > ULONG_MAX)
-		return -ENOENT;
-	return codeheap_heap_free(ucmd->heap, cmd->addr);
+	return codeheap_addr_cmd(ucmd, cmd->flags, cmd->addr,
+				 codeheap_heap_free);
 }
 
 static int codeheap_cmd_lookup(struct codeheap_ucmd *ucmd)
@@ -372,6 +388,12 @@ static int codeheap_cmd_stats(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
+static int codeheap_jt_destroy_id(struct codeheap_heap *heap,
+				  unsigned long id)
+{
+	return codeheap_heap_jt_destroy(heap, id);
+}
+
 static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_jt_create *cmd = ucmd->cmd;
@@ -380,10 +402,8 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 	ret = codeheap_heap_jt_create(ucmd->heap, cmd);
 	if (ret)
 		return ret;
-	ret = codeheap_respond(ucmd, sizeof(*cmd));
-	if (ret)	/* The caller cannot know the table: undo. */
-		codeheap_heap_jt_destroy(ucmd->heap, cmd->id);
-	return ret;
+	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
+					codeheap_jt_destroy_id, cmd->id);
 }
 
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)

@@ -35,14 +35,14 @@ static inline int ch_version(int fd, struct codeheap_version *v)
 	return ch_ioctl(fd, CODEHEAP_IOC_VERSION, v);
 }
 
-/* Read a module parameter as an unsigned number; -1 on error. */
-static inline long long ch_param_read(const char *name)
+/* Read a number from the sysfs file @dir@name; -1 on error. */
+static inline long long ch_read_number(const char *dir, const char *name)
 {
 	char path[256], buf[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), CODEHEAP_PARAMS "%s", name);
+	snprintf(path, sizeof(path), "%s%s", dir, name);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -1;
@@ -52,6 +52,12 @@ static inline long long ch_param_read(const char *name)
 		return -1;
 	buf[n] = '\0';
 	return strtoll(buf, NULL, 0);
+}
+
+/* A module parameter; -1 on error. */
+static inline long long ch_param_read(const char *name)
+{
+	return ch_read_number(CODEHEAP_PARAMS, name);
 }
 
 /* Write a module parameter; 0 or -errno. */
@@ -185,20 +191,7 @@ static inline int ch_stats(int fd, struct codeheap_stats *s)
 /* A global counter of /sys/class/misc/codeheap/; -1 on error. */
 static inline long long ch_global(const char *name)
 {
-	char path[256], buf[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), CODEHEAP_SYSFS "%s", name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	return strtoll(buf, NULL, 0);
+	return ch_read_number(CODEHEAP_SYSFS, name);
 }
 
 /*
@@ -213,6 +206,19 @@ static inline void ch_code_ret(unsigned char code[6], uint32_t value)
 }
 
 #define CH_TRAP 0xcc
+
+/* A function returning @value, in an allocation tagged @value. */
+static inline int ch_make_fn(int fd, uint32_t value, uint64_t *addr)
+{
+	unsigned char code[6];
+	int ret;
+
+	ret = ch_alloc(fd, 64, value, addr);
+	if (ret)
+		return ret;
+	ch_code_ret(code, value);
+	return ch_write1(fd, *addr, code, 6);
+}
 
 /*
  * Perform an access and report the signal it raised (0 for none): the

@@ -67,12 +67,9 @@ static int jt_destroy(int fd, uint32_t id)
 /* A function returning @value, in its own allocation. */
 static uint64_t fn(struct __test_metadata *_metadata, int fd, uint32_t value)
 {
-	unsigned char code[6];
 	uint64_t a;
 
-	ASSERT_EQ(0, ch_alloc(fd, 64, value, &a));
-	ch_code_ret(code, value);
-	ASSERT_EQ(0, ch_write1(fd, a, code, 6));
+	ASSERT_EQ(0, ch_make_fn(fd, value, &a));
 	return a;
 }
 

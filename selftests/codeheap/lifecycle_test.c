@@ -65,12 +65,9 @@ static int queries_work(int fd, uint64_t code)
 static uint64_t make_code(struct __test_metadata *_metadata, int fd,
 			  uint32_t value)
 {
-	unsigned char code[6];
 	uint64_t a;
 
-	ASSERT_EQ(0, ch_alloc(fd, 64, value, &a));
-	ch_code_ret(code, value);
-	ASSERT_EQ(0, ch_write1(fd, a, code, 6));
+	ASSERT_EQ(0, ch_make_fn(fd, value, &a));
 	return a;
 }
 
