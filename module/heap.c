@@ -1285,12 +1285,28 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 			struct codeheap_block **blocks, unsigned int count)
 {
 	unsigned int i = 0, tries = 0;
+	u64 start, end;
 	int ret = 0;
 
-	for (i = 0; i < count; i++)
-		if (fault_in_readable(u64_to_user_ptr(entries[i].src),
-				      entries[i].len))
+	/*
+	 * Fault the sources in, once per run of sources that follow each
+	 * other (a JIT usually emits a batch from one buffer).
+	 */
+	start = entries[0].src;
+	end = start + entries[0].len;
+	for (i = 1; i <= count; i++) {
+		if (i < count && entries[i].src >= start &&
+		    entries[i].src <= end) {
+			end = max(end, entries[i].src + entries[i].len);
+			continue;
+		}
+		if (fault_in_readable(u64_to_user_ptr(start), end - start))
 			return -EFAULT;
+		if (i < count) {
+			start = entries[i].src;
+			end = start + entries[i].len;
+		}
+	}
 
 	i = 0;
 	mutex_lock(&heap->lock);
