@@ -248,6 +248,19 @@ struct codeheap_heap {
 };
 
 /**
+ * codeheap_pgoff() - file offset (page index) of an address of a space
+ * @space: the reservation
+ * @addr: an address inside it
+ *
+ * Return: the key of the address's page in &codeheap_heap.pages.
+ */
+static inline pgoff_t codeheap_pgoff(const struct codeheap_space *space,
+				     unsigned long addr)
+{
+	return space->pgoff + ((addr - space->start) >> PAGE_SHIFT);
+}
+
+/**
  * codeheap_heap_owned() - may the current task change @heap?
  * @heap: the heap
  *
@@ -295,9 +308,6 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 struct codeheap_jt *jt, u64 *addr);
 void codeheap_block_free_locked(struct codeheap_heap *heap,
 				struct codeheap_block *block);
-void codeheap_poke_locked(struct codeheap_heap *heap,
-			  struct codeheap_space *space, unsigned long addr,
-			  u64 val, unsigned int size);
 void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
 			unsigned int size);
 

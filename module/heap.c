@@ -132,12 +132,6 @@ static void codeheap_block_insert(struct codeheap_heap *heap,
 	rb_insert_color(&block->node, &heap->blocks);
 }
 
-static pgoff_t codeheap_pgoff(const struct codeheap_space *space,
-			      unsigned long addr)
-{
-	return space->pgoff + ((addr - space->start) >> PAGE_SHIFT);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Pages                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -294,36 +288,16 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 }
 
 /**
- * codeheap_poke_locked() - one aligned store into committed code
- * @heap: the heap
- * @space: the reservation holding @addr
- * @addr: user address of the word, aligned to @size
- * @val: the value
- * @size: 4 or 8
- *
- * Stores through the kernel's mapping of the page with a single-copy atomic
- * store, so a thread executing the word sees the old or the new value,
- * then makes the instruction cache coherent.
- *
- * Context: @heap->lock held; the page is committed.
- */
-void codeheap_poke_locked(struct codeheap_heap *heap,
-			  struct codeheap_space *space, unsigned long addr,
-			  u64 val, unsigned int size)
-{
-	lockdep_assert_held(&heap->lock);
-	codeheap_poke_page(xa_load(&heap->pages, codeheap_pgoff(space, addr)),
-			   addr, val, size);
-}
-
-/**
  * codeheap_poke_page() - one aligned store into a page of code
  * @page: the committed page holding @addr
  * @addr: user address of the word, aligned to @size
  * @val: the value
  * @size: 4 or 8
  *
- * As codeheap_poke_locked(), for a caller that knows the page.
+ * Stores through the kernel's mapping of the page with a single-copy atomic
+ * store, so a thread executing the word sees the old or the new value,
+ * then makes the instruction cache coherent.  The caller keeps the page
+ * committed (a sealed block's pages are never decommitted).
  */
 void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
 			unsigned int size)

@@ -187,8 +187,8 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 	jt->block = block;
 	for (addr = round_down(block->start, PAGE_SIZE);
 	     addr < block->start + block->len; addr += PAGE_SIZE)
-		jt->pages[n++] = xa_load(&heap->pages, space->pgoff +
-					 ((addr - space->start) >> PAGE_SHIFT));
+		jt->pages[n++] = xa_load(&heap->pages,
+					 codeheap_pgoff(space, addr));
 	jt->near_base = block->start;
 	jt->far_base = block->start +
 		ALIGN((unsigned long)jt->nr_slots * CODEHEAP_JT_NEAR_SLOT_SIZE,

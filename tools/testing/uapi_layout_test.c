@@ -10,6 +10,7 @@
  * processes share the 64-bit layout and need no compat translation.  The
  * header is also compiled with -Wpadded as an error.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,14 +29,20 @@ struct field {
 #define F(type, member) { #member, offsetof(type, member),		\
 			   sizeof(((type *)0)->member) }
 
+/*
+ * Argument structs start with __u32 size (@size_first); batch array
+ * elements have no size field but follow the same no-hole rules.
+ */
 static void check_tiling(struct __test_metadata *_metadata,
 			 const char *type, size_t type_size,
-			 const struct field *f, size_t n)
+			 const struct field *f, size_t n, bool size_first)
 {
 	size_t i, next = 0;
 
-	ASSERT_EQ(0, strcmp(f[0].name, "size")) TH_LOG("%s", type);
-	ASSERT_EQ(4, f[0].size) TH_LOG("%s", type);
+	if (size_first) {
+		ASSERT_EQ(0, strcmp(f[0].name, "size")) TH_LOG("%s", type);
+		ASSERT_EQ(4, f[0].size) TH_LOG("%s", type);
+	}
 	for (i = 0; i < n; i++) {
 		EXPECT_EQ(next, f[i].offset)
 			TH_LOG("%s.%s: hole before it", type, f[i].name);
@@ -49,11 +56,13 @@ static void check_tiling(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, type_size % 8) TH_LOG("%s: size not 8-multiple", type);
 }
 
-#define CHECK(type, ...) do {						\
+#define CHECK_LAYOUT(size_first, type, ...) do {			\
 	static const struct field fields[] = { __VA_ARGS__ };		\
 	check_tiling(_metadata, #type, sizeof(type), fields,		\
-		     sizeof(fields) / sizeof(fields[0]));		\
+		     sizeof(fields) / sizeof(fields[0]), size_first);	\
 } while (0)
+#define CHECK(type, ...) CHECK_LAYOUT(true, type, __VA_ARGS__)
+#define CHECK_ENTRY(type, ...) CHECK_LAYOUT(false, type, __VA_ARGS__)
 
 TEST(version)
 {
@@ -117,28 +126,6 @@ TEST(heap_core)
 	CHECK(S(jt_destroy), FF(jt_destroy, size), FF(jt_destroy, flags),
 	      FF(jt_destroy, id), FF(jt_destroy, __reserved));
 }
-
-/* Array elements: no size field, but the same no-hole rule. */
-static void check_entry(struct __test_metadata *_metadata, const char *type,
-			size_t type_size, const struct field *f, size_t n)
-{
-	size_t i, next = 0;
-
-	for (i = 0; i < n; i++) {
-		EXPECT_EQ(next, f[i].offset) TH_LOG("%s.%s", type, f[i].name);
-		EXPECT_EQ(0, f[i].offset % f[i].size)
-			TH_LOG("%s.%s", type, f[i].name);
-		next = f[i].offset + f[i].size;
-	}
-	EXPECT_EQ(type_size, next) TH_LOG("%s", type);
-	EXPECT_EQ(0, type_size % 8) TH_LOG("%s", type);
-}
-
-#define CHECK_ENTRY(type, ...) do {					\
-	static const struct field fields[] = { __VA_ARGS__ };		\
-	check_entry(_metadata, #type, sizeof(type), fields,		\
-		    sizeof(fields) / sizeof(fields[0]));		\
-} while (0)
 
 TEST(batch_entries)
 {
