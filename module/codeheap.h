@@ -223,6 +223,13 @@ struct codeheap_jt {
  * @nr_blocks: live allocations
  * @jts: jump tables by id
  * @nr_jts: live jump tables
+ * @wr_block: the allocation the last WRITE went to, tried first by the
+ *            next one (a JIT writes one function in several pieces, or
+ *            functions one after another); NULL once that block is freed
+ * @wr_page: the page the last WRITE copied into, found without an xarray
+ *           walk when the next copy goes to the same page; NULL once any
+ *           page leaves @pages
+ * @wr_pgoff: the page index of @wr_page
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -245,6 +252,9 @@ struct codeheap_heap {
 	unsigned int nr_blocks;
 	struct xarray jts;
 	unsigned int nr_jts;
+	struct codeheap_block *wr_block;
+	struct page *wr_page;
+	pgoff_t wr_pgoff;
 };
 
 /**

@@ -17,6 +17,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 
 #include <asm/cacheflush.h>
 
@@ -172,6 +173,7 @@ static void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 	LIST_HEAD(pages);
 
 	lockdep_assert_held(&heap->lock);
+	heap->wr_page = NULL;
 	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
 		xa_erase(&heap->pages, idx);
 		list_add_tail(&page->lru, &pages);
@@ -1061,6 +1063,8 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 			codeheap_spare_keep(heap, freed);
 	}
 	rb_erase(&block->node, &heap->blocks);
+	if (heap->wr_block == block)
+		heap->wr_block = NULL;
 	space->nr_blocks--;
 	heap->nr_blocks--;
 	heap->allocated -= block->len;
@@ -1165,14 +1169,15 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 /*
  * Check every entry against the live allocations, and note each entry's
  * block in @blocks for the copy.  Consecutive entries often go to the same
- * or the next block: those are found without a tree walk.
+ * or the next block, and a WRITE to the block of the WRITE before it: those
+ * are found without a tree walk.
  */
 static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 					  const struct codeheap_write_entry *e,
 					  struct codeheap_block **blocks,
 					  unsigned int count)
 {
-	struct codeheap_block *block = NULL, *next;
+	struct codeheap_block *block = heap->wr_block, *next;
 	unsigned int i;
 
 	lockdep_assert_held(&heap->lock);
@@ -1193,38 +1198,46 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 			return -EPERM;
 		blocks[i] = block;
 	}
+	heap->wr_block = block;
 	return 0;
 }
 
 /*
- * Copy one entry into @block through the kernel's mapping of its pages,
- * with page faults disabled (we hold heap->lock, and a fault would take
- * mmap_lock).
+ * Copy one entry into @block's pages, as the page cache copies a write():
+ * through an iov_iter, whose atomic page copy runs with page faults
+ * disabled (we hold heap->lock, and a fault would take mmap_lock) and needs
+ * no hardened-usercopy object check, the destination being a whole page.
  * Return: 0, or the number of bytes not copied.
  */
 static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
 					       const struct codeheap_write_entry *e,
 					       struct codeheap_block *block)
 {
-	const char __user *src = u64_to_user_ptr(e->src);
 	unsigned long dst = e->dst, left = e->len;
+	struct iov_iter iter;
 
+	iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(e->src), e->len);
 	while (left) {
 		unsigned long off = offset_in_page(dst);
 		unsigned long chunk = min(left, PAGE_SIZE - off);
-		unsigned long not_copied;
+		unsigned long copied;
 		struct page *page;
+		pgoff_t pgoff;
 		void *kaddr;
 
-		page = xa_load(&heap->pages, codeheap_pgoff(block->space, dst));
-		kaddr = kmap_local_page(page);
-		pagefault_disable();
-		not_copied = __copy_from_user_inatomic(kaddr + off, src, chunk);
-		pagefault_enable();
+		pgoff = codeheap_pgoff(block->space, dst);
+		page = heap->wr_page;
+		if (!page || heap->wr_pgoff != pgoff) {
+			page = xa_load(&heap->pages, pgoff);
+			heap->wr_page = page;
+			heap->wr_pgoff = pgoff;
+		}
+			copied = copy_page_from_iter_atomic(page, off, chunk, &iter);
+			kaddr = kmap_local_page(page);
 		flush_icache_range((unsigned long)kaddr + off,
-				   (unsigned long)kaddr + off + chunk);
+				   (unsigned long)kaddr + off + copied);
 		kunmap_local(kaddr);
-		if (not_copied) {
+		if (copied != chunk) {
 			/* Never leave code half-written. */
 			unsigned long from = round_down(e->dst, 4);
 
@@ -1233,7 +1246,6 @@ static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
 			return left;
 		}
 		dst += chunk;
-		src += chunk;
 		left -= chunk;
 	}
 	return 0;

