@@ -230,6 +230,8 @@ struct codeheap_jt {
  *           walk when the next copy goes to the same page; NULL once any
  *           page leaves @pages
  * @wr_pgoff: the page index of @wr_page
+ * @jt_hint: the jump table the last JT_PATCH went to, found without an
+ *           xarray walk by the next; NULL once that table is gone
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -255,6 +257,7 @@ struct codeheap_heap {
 	struct codeheap_block *wr_block;
 	struct page *wr_page;
 	pgoff_t wr_pgoff;
+	struct codeheap_jt *jt_hint;
 };
 
 /**
@@ -318,8 +321,6 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 struct codeheap_jt *jt, u64 *addr);
 void codeheap_block_free_locked(struct codeheap_heap *heap,
 				struct codeheap_block *block);
-void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
-			unsigned int size);
 
 /* jumptable.c */
 int codeheap_heap_jt_create(struct codeheap_heap *heap,

@@ -289,31 +289,6 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 	}
 }
 
-/**
- * codeheap_poke_page() - one aligned store into a page of code
- * @page: the committed page holding @addr
- * @addr: user address of the word, aligned to @size
- * @val: the value
- * @size: 4 or 8
- *
- * Stores through the kernel's mapping of the page with a single-copy atomic
- * store, so a thread executing the word sees the old or the new value,
- * then makes the instruction cache coherent.  The caller keeps the page
- * committed (a sealed block's pages are never decommitted).
- */
-void codeheap_poke_page(struct page *page, unsigned long addr, u64 val,
-			unsigned int size)
-{
-	void *kaddr = kmap_local_page(page) + offset_in_page(addr);
-
-	if (size == 8)
-		WRITE_ONCE(*(u64 *)kaddr, val);
-	else
-		WRITE_ONCE(*(u32 *)kaddr, (u32)val);
-	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
-	kunmap_local(kaddr);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Reservations                                                           */
 /* ---------------------------------------------------------------------- */

@@ -18,9 +18,12 @@
  */
 
 #include <linux/compat.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
+
+#include <asm/cacheflush.h>
 
 #include "codeheap.h"
 
@@ -58,14 +61,25 @@ static unsigned long codeheap_jt_nr_pages(u32 nr_slots)
 	return codeheap_jt_len(nr_slots) / PAGE_SIZE + 2;
 }
 
-/* One aligned store into the table's code. */
+/*
+ * One aligned store of @size (4 or 8) bytes into the table's code, through
+ * the kernel's mapping of its page, single-copy atomic: a thread executing
+ * the word sees the old or the new value.  Then the instruction cache is
+ * made coherent.  The table's pages stay committed while it lives.
+ */
 static void codeheap_jt_poke(struct codeheap_jt *jt, unsigned long addr,
 			     u64 val, unsigned int size)
 {
 	unsigned long first = jt->block->start >> PAGE_SHIFT;
+	struct page *page = jt->pages[(addr >> PAGE_SHIFT) - first];
+	void *kaddr = kmap_local_page(page) + offset_in_page(addr);
 
-	codeheap_poke_page(jt->pages[(addr >> PAGE_SHIFT) - first], addr, val,
-			   size);
+	if (size == 8)
+		WRITE_ONCE(*(u64 *)kaddr, val);
+	else
+		WRITE_ONCE(*(u32 *)kaddr, (u32)val);
+	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
+	kunmap_local(kaddr);
 }
 
 /* Make slot @i jump to @target (0: trap) in the code. */
@@ -76,6 +90,7 @@ static void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	unsigned long far = codeheap_jt_far(jt, i);
 	struct codeheap_jt_slot *slot = &jt->slots[i];
 	struct codeheap_route route;
+	u64 __maybe_unused insn;
 
 	lockdep_assert_held(&heap->lock);
 	if (!target) {
@@ -85,11 +100,14 @@ static void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	}
 #if defined(CONFIG_X86_64)
 	if (jt->ia32) {
-		u64 insn;
-
 		if (!WARN_ON_ONCE(codeheap_x86_64_near_encode_ia32(near, target,
 								   &insn)))
 			codeheap_jt_poke(jt, near, insn, 8);
+		return;
+	}
+	/* Most targets are in near reach: one inline encode, one store. */
+	if (!codeheap_x86_64_near_encode(near, target, &insn)) {
+		codeheap_jt_poke(jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #endif
@@ -160,6 +178,8 @@ void codeheap_jt_unprepare_locked(struct codeheap_heap *heap,
 {
 	lockdep_assert_held(&heap->lock);
 	xa_erase(&heap->jts, jt->id);
+	if (heap->jt_hint == jt)
+		heap->jt_hint = NULL;
 }
 
 /**
@@ -292,10 +312,14 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			return -EINVAL;
 
 	mutex_lock(&heap->lock);
-	jt = xa_load(&heap->jts, id);
-	if (!jt) {
-		ret = -ENOENT;
-		goto out_unlock;
+	jt = heap->jt_hint;
+	if (!jt || jt->id != id) {
+		jt = xa_load(&heap->jts, id);
+		if (!jt) {
+			ret = -ENOENT;
+			goto out_unlock;
+		}
+		heap->jt_hint = jt;
 	}
 	for (i = 0; i < count; i++) {
 		u64 target = entries[i].target;
@@ -353,6 +377,8 @@ static void codeheap_jt_unlink_locked(struct codeheap_heap *heap,
 	u32 i;
 
 	xa_erase(&heap->jts, jt->id);
+	if (heap->jt_hint == jt)
+		heap->jt_hint = NULL;
 	for (i = 0; i < jt->nr_slots; i++)
 		if (jt->slots[i].block)
 			list_del_init(&jt->slots[i].link);

@@ -29,6 +29,7 @@
 #ifndef _CODEHEAP_ARCH_ENCODE_H
 #define _CODEHEAP_ARCH_ENCODE_H
 
+#include <linux/errno.h>
 #include <linux/types.h>
 
 /* x86-64: code alignment as V8 (kCodeAlignment), slot sizes. */
@@ -95,8 +96,59 @@ struct codeheap_arm64_route {
 	bool via_far;
 };
 
-bool codeheap_x86_64_near_in_range(u64 slot, u64 target);
-int codeheap_x86_64_near_encode(u64 slot, u64 target, u64 *insn);
+/* The opcode of jmp rel32, byte 0 of a near slot. */
+#define CODEHEAP_X86_64_JMP_REL32		0xe9ULL
+/* The three int3 after the jmp rel32, in bytes 5-7 of the near slot. */
+#define CODEHEAP_X86_64_NEAR_PAD		0xcccccc0000000000ULL
+
+/*
+ * The near encoder is inline: JT_PATCH runs it for every slot of a batch,
+ * and most targets are in near reach.
+ */
+/**
+ * codeheap_x86_64_near_in_range() - whether a jmp rel32 reaches a target
+ * @slot: address of the near slot
+ * @target: address to jump to
+ *
+ * Return: true if @target - (@slot + 5) fits in a signed 32-bit integer.
+ */
+static inline bool codeheap_x86_64_near_in_range(u64 slot, u64 target)
+{
+	/* Modulo 2^64, as the CPU adds rel32 to the next instruction's rip. */
+	u64 rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
+
+	/* rel lies in [-2^31, 2^31) iff rel + 2^31 lies in [0, 2^32). */
+	return rel + (1ULL << 31) < (1ULL << 32);
+}
+
+/**
+ * codeheap_x86_64_near_encode() - encode an x86-64 near slot
+ * @slot: address of the slot, 8-byte aligned
+ * @target: address to jump to, or 0 for the trap slot
+ * @insn: output: the slot's eight bytes as one little-endian u64, to be
+ *        written with one aligned 8-byte store
+ *
+ * Return: 0; -EINVAL if @slot is misaligned; -ERANGE if @target is beyond
+ * rel32 reach (use a far slot).  @insn is written only on success.
+ */
+static inline int codeheap_x86_64_near_encode(u64 slot, u64 target, u64 *insn)
+{
+	u64 rel;
+
+	if (slot % CODEHEAP_X86_64_NEAR_SLOT_SIZE)
+		return -EINVAL;
+	if (!target) {
+		*insn = CODEHEAP_X86_64_NEAR_TRAP;
+		return 0;
+	}
+	if (!codeheap_x86_64_near_in_range(slot, target))
+		return -ERANGE;
+	rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
+	*insn = CODEHEAP_X86_64_NEAR_PAD | (rel & 0xffffffffULL) << 8 |
+		CODEHEAP_X86_64_JMP_REL32;
+	return 0;
+}
+
 int codeheap_x86_64_near_encode_ia32(u64 slot, u64 target, u64 *insn);
 int codeheap_x86_64_near_decode(u64 slot, u64 insn, u64 *target);
 int codeheap_x86_64_far_encode(u64 slot, u64 target,

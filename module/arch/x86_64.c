@@ -28,55 +28,10 @@
 #error "the x86-64 slot encoders assume a little-endian CPU"
 #endif
 
-#define X86_JMP_REL32		0xe9ULL
-/* The three int3 after the jmp rel32, in bytes 5-7 of the near slot. */
-#define X86_NEAR_PAD		0xcccccc0000000000ULL
+/* Bytes 5-7 of a near slot, which hold CODEHEAP_X86_64_NEAR_PAD. */
 #define X86_NEAR_PAD_MASK	0xffffff0000000000ULL
 /* ff 25 02 00 00 00 66 90: jmp [rip + 2]; xchg %ax, %ax. */
 #define X86_FAR_CODE		0x90660000000225ffULL
-
-/**
- * codeheap_x86_64_near_in_range() - whether a jmp rel32 reaches a target
- * @slot: address of the near slot
- * @target: address to jump to
- *
- * Return: true if @target - (@slot + 5) fits in a signed 32-bit integer.
- */
-bool codeheap_x86_64_near_in_range(u64 slot, u64 target)
-{
-	/* Modulo 2^64, as the CPU adds rel32 to the next instruction's rip. */
-	u64 rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
-
-	/* rel lies in [-2^31, 2^31) iff rel + 2^31 lies in [0, 2^32). */
-	return rel + (1ULL << 31) < (1ULL << 32);
-}
-
-/**
- * codeheap_x86_64_near_encode() - encode an x86-64 near slot
- * @slot: address of the slot, 8-byte aligned
- * @target: address to jump to, or 0 for the trap slot
- * @insn: output: the slot's eight bytes as one little-endian u64, to be
- *        written with one aligned 8-byte store
- *
- * Return: 0; -EINVAL if @slot is misaligned; -ERANGE if @target is beyond
- * rel32 reach (use a far slot).  @insn is written only on success.
- */
-int codeheap_x86_64_near_encode(u64 slot, u64 target, u64 *insn)
-{
-	u64 rel;
-
-	if (slot % CODEHEAP_X86_64_NEAR_SLOT_SIZE)
-		return -EINVAL;
-	if (!target) {
-		*insn = CODEHEAP_X86_64_NEAR_TRAP;
-		return 0;
-	}
-	if (!codeheap_x86_64_near_in_range(slot, target))
-		return -ERANGE;
-	rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
-	*insn = X86_NEAR_PAD | (rel & 0xffffffffULL) << 8 | X86_JMP_REL32;
-	return 0;
-}
 
 /**
  * codeheap_x86_64_near_encode_ia32() - encode a near slot run in 32-bit mode
@@ -102,7 +57,8 @@ int codeheap_x86_64_near_encode_ia32(u64 slot, u64 target, u64 *insn)
 		return 0;
 	}
 	rel = target - (slot + CODEHEAP_X86_64_JMP_REL32_LEN);
-	*insn = X86_NEAR_PAD | (rel & 0xffffffffULL) << 8 | X86_JMP_REL32;
+	*insn = CODEHEAP_X86_64_NEAR_PAD | (rel & 0xffffffffULL) << 8 |
+		CODEHEAP_X86_64_JMP_REL32;
 	return 0;
 }
 
@@ -125,8 +81,8 @@ int codeheap_x86_64_near_decode(u64 slot, u64 insn, u64 *target)
 		*target = 0;
 		return 0;
 	}
-	if ((insn & 0xff) != X86_JMP_REL32 ||
-	    (insn & X86_NEAR_PAD_MASK) != X86_NEAR_PAD)
+	if ((insn & 0xff) != CODEHEAP_X86_64_JMP_REL32 ||
+	    (insn & X86_NEAR_PAD_MASK) != CODEHEAP_X86_64_NEAR_PAD)
 		return -EINVAL;
 	/* Sign-extend rel32 from bit 31, without a signed shift. */
 	rel = (insn >> 8) & 0xffffffffULL;
