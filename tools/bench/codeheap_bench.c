@@ -808,7 +808,7 @@ static double get(const struct raw *r, const char *key)
 	return __builtin_nan("");
 }
 
-static struct raw ic, wc;
+static struct raw ic, wc, ec;
 
 static const char *num(char *buf, double v)
 {
@@ -895,6 +895,31 @@ static void report_publish(size_t sz)
 	line(row, "memcpy into RWX memory", k[5], b, "", "");
 }
 
+/*
+ * The same rows counted with the CPU's ERMS/FSRM on: icount then counts
+ * every byte a "rep movsb" moves as one instruction, in the kernel's
+ * copies and in glibc's large ones alike.
+ */
+static void report_erms(void)
+{
+	static const char *const key[] = {
+		"null_ioctl", "pub256.write", "pub256.memfd", "pub4096.write",
+		"pub4096.memfd", "pub16384.write", "pub16384.memfd",
+		"batch.write", "jt.one", "jt.batch", "af.1k" };
+	char b1[32], b2[32], b3[32], b4[32];
+	double n = get(&ic, "null_ioctl"), ne = get(&ec, "null_ioctl");
+
+	printf("\n| same build, icount with ERMS/FSRM on (`-cpu max`), for "
+	       "information | instructions | x null | with ERMS | x null |\n"
+	       "|---|---:|---:|---:|---:|\n");
+	for (size_t i = 0; i < sizeof(key) / sizeof(key[0]); i++) {
+		double v = get(&ic, key[i]), e = get(&ec, key[i]);
+
+		printf("| %s | %s | %s | %s | %s |\n", key[i], num(b1, v),
+		       ratio(b2, v, n), num(b3, e), ratio(b4, e, ne));
+	}
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	double null, v, v2, b, m;
@@ -903,11 +928,14 @@ static int cmd_report(int argc, char **argv)
 
 	if (argc < 5) {
 		fprintf(stderr,
-			"usage: codeheap_bench report KERNEL ICOUNT.raw WALL.raw\n");
+			"usage: codeheap_bench report KERNEL ICOUNT.raw WALL.raw "
+			"[ERMS.raw]\n");
 		return 2;
 	}
 	raw_read(&ic, argv[3]);
 	raw_read(&wc, argv[4]);
+	if (argc > 5)
+		raw_read(&ec, argv[5]);
 	if (!ic.n)
 		die("no measurements in %s", argv[3]);
 	null = get(&ic, "null_ioctl");
@@ -1056,6 +1084,8 @@ static int cmd_report(int argc, char **argv)
 			       i == 1 ? yesno(g, g <= 1.25) : "");
 		}
 	}
+	if (ec.n)
+		report_erms();
 	printf("\nNotes from the icount run:\n\n%s\nNotes from the wall-clock "
 	       "run:\n\n%s", ic.notes, wc.notes);
 	return 0;
@@ -1069,6 +1099,9 @@ static int cmd_ops(void)
 {
 	struct codeheap_write_entry e[BATCH];
 	FILE *mark = fopen("/sys/kernel/tracing/trace_marker", "w");
+	struct codeheap_jt_create c = { .size = sizeof(c), .nr_slots = 256 };
+	struct codeheap_jt_patch_entry pe[BATCH];
+	struct codeheap_jt_patch pt;
 	uint64_t fn, base, a;
 	int i;
 
@@ -1087,6 +1120,13 @@ static int cmd_ops(void)
 	ch_write_batch(e, BATCH);
 	a = ch_alloc(256, 0);
 	ch_free(a);
+	if (ch_ioctl(CODEHEAP_IOC_JT_CREATE, &c))
+		die("JT_CREATE");
+	for (i = 0; i < BATCH; i++)
+		pe[i] = (struct codeheap_jt_patch_entry){ .slot = i,
+							  .target = fn };
+	pt = (struct codeheap_jt_patch){ .size = sizeof(pt), .id = c.id,
+					 .count = 1, .entries = (uintptr_t)pe };
 	for (i = 0; i < 2; i++) {
 		MARK("bench: null ioctl");
 		ioctl(nullfd, _IO(CODEHEAP_TYPE, 0x7f), 0);
@@ -1100,6 +1140,12 @@ static int cmd_ops(void)
 		a = ch_alloc(256, 0);
 		MARK("bench: FREE 256");
 		ch_free(a);
+		MARK("bench: JT_PATCH 1");
+		pt.count = 1;
+		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
+		MARK("bench: JT_PATCH 64");
+		pt.count = BATCH;
+		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
 		MARK("bench: end");
 	}
 	return 0;
