@@ -128,7 +128,8 @@ struct codeheap_jt;
  * @sealed: SEAL made it immutable (jump tables are born sealed)
  * @jt: the jump table whose slots this block holds, or NULL
  * @jt_refs: slots (struct codeheap_jt_slot.link) that jump into this
- *           block: the reverse index FREE uses to reset them
+ *           block: the reverse index FREE uses to reset them.  An hlist:
+ *           retargeting a slot unlinks and links it in a few stores
  * @jt_defaults: live jump tables whose default target lies in this block
  *
  * Protected by &codeheap_heap.lock.
@@ -141,7 +142,7 @@ struct codeheap_block {
 	struct codeheap_space *space;
 	bool sealed;
 	struct codeheap_jt *jt;
-	struct list_head jt_refs;
+	struct hlist_head jt_refs;
 	unsigned int jt_defaults;
 };
 
@@ -155,7 +156,7 @@ struct codeheap_block {
  *             its target word is ever stored
  */
 struct codeheap_jt_slot {
-	struct list_head link;
+	struct hlist_node link;
 	struct codeheap_jt *jt;
 	struct codeheap_block *block;
 	u64 target;

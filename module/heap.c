@@ -892,7 +892,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
 	if (!block)
 		return -ENOMEM;
-	INIT_LIST_HEAD(&block->jt_refs);
+	INIT_HLIST_HEAD(&block->jt_refs);
 
 	for (tries = 0; ; tries++) {
 		ret = codeheap_lock_spare(heap);

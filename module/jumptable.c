@@ -67,8 +67,9 @@ static unsigned long codeheap_jt_nr_pages(u32 nr_slots)
  * the word sees the old or the new value.  Then the instruction cache is
  * made coherent.  The table's pages stay committed while it lives.
  */
-static void codeheap_jt_poke(struct codeheap_jt *jt, unsigned long addr,
-			     u64 val, unsigned int size)
+static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
+					     unsigned long addr, u64 val,
+					     unsigned int size)
 {
 	unsigned long first = jt->block->start >> PAGE_SHIFT;
 	struct page *page = jt->pages[(addr >> PAGE_SHIFT) - first];
@@ -82,9 +83,13 @@ static void codeheap_jt_poke(struct codeheap_jt *jt, unsigned long addr,
 	kunmap_local(kaddr);
 }
 
-/* Make slot @i jump to @target (0: trap) in the code. */
-static void codeheap_jt_store_locked(struct codeheap_heap *heap,
-				     struct codeheap_jt *jt, u32 i, u64 target)
+/*
+ * Make slot @i jump to @target (0: trap) in the code.  Inline, like the
+ * helpers it calls: JT_PATCH runs it for every slot of a batch.
+ */
+static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
+						     struct codeheap_jt *jt,
+						     u32 i, u64 target)
 {
 	unsigned long near = codeheap_jt_near(jt, i);
 	unsigned long far = codeheap_jt_far(jt, i);
@@ -125,18 +130,19 @@ static void codeheap_jt_store_locked(struct codeheap_heap *heap,
 }
 
 /* Point slot @i's state at @target, inside @block (NULL: the default). */
-static void codeheap_jt_set_locked(struct codeheap_heap *heap,
-				   struct codeheap_jt *jt, u32 i, u64 target,
-				   struct codeheap_block *block)
+static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
+						   struct codeheap_jt *jt,
+						   u32 i, u64 target,
+						   struct codeheap_block *block)
 {
 	struct codeheap_jt_slot *slot = &jt->slots[i];
 
 	if (slot->block != block) {
 		if (slot->block)
-			list_del_init(&slot->link);
+			hlist_del_init(&slot->link);
 		slot->block = block;
 		if (block)
-			list_add(&slot->link, &block->jt_refs);
+			hlist_add_head(&slot->link, &block->jt_refs);
 	}
 	slot->target = target;
 	codeheap_jt_store_locked(heap, jt, i, target);
@@ -218,7 +224,7 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 	heap->nr_jts++;
 
 	for (i = 0; i < jt->nr_slots; i++) {
-		INIT_LIST_HEAD(&jt->slots[i].link);
+		INIT_HLIST_NODE(&jt->slots[i].link);
 		jt->slots[i].jt = jt;
 		jt->slots[i].target = jt->default_target;
 		if (jt->default_target)
@@ -307,10 +313,6 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 	u32 i;
 	int ret = 0;
 
-	for (i = 0; i < count; i++)
-		if (entries[i].__reserved)
-			return -EINVAL;
-
 	mutex_lock(&heap->lock);
 	jt = heap->jt_hint;
 	if (!jt || jt->id != id) {
@@ -325,6 +327,10 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		u64 target = entries[i].target;
 		struct codeheap_block *last = i ? blocks[i - 1] : NULL;
 
+		if (entries[i].__reserved) {
+			ret = -EINVAL;
+			goto out_unlock;
+		}
 		/* Batches often aim several slots into one function. */
 		if (last && target != jt->default_target &&
 		    target >= last->start && target < last->start + last->len)
@@ -381,7 +387,7 @@ static void codeheap_jt_unlink_locked(struct codeheap_heap *heap,
 		heap->jt_hint = NULL;
 	for (i = 0; i < jt->nr_slots; i++)
 		if (jt->slots[i].block)
-			list_del_init(&jt->slots[i].link);
+			hlist_del_init(&jt->slots[i].link);
 	if (jt->default_block)
 		jt->default_block->jt_defaults--;
 	heap->nr_jts--;
@@ -427,10 +433,11 @@ int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id)
 void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 				    struct codeheap_block *block)
 {
-	struct codeheap_jt_slot *slot, *tmp;
+	struct codeheap_jt_slot *slot;
+	struct hlist_node *tmp;
 
 	lockdep_assert_held(&heap->lock);
-	list_for_each_entry_safe(slot, tmp, &block->jt_refs, link)
+	hlist_for_each_entry_safe(slot, tmp, &block->jt_refs, link)
 		codeheap_jt_set_locked(heap, slot->jt, slot - slot->jt->slots,
 				       slot->jt->default_target, NULL);
 }

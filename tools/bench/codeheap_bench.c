@@ -1153,6 +1153,9 @@ static int cmd_ops(void)
 		a = ch_alloc(256, 0);
 		MARK("bench: FREE 256");
 		ch_free(a);
+		/* Retarget every slot to another block each round. */
+		for (int j = 0; j < BATCH; j++)
+			pe[j].target = i & 1 ? base : fn;
 		MARK("bench: JT_PATCH 1");
 		pt.count = 1;
 		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
