@@ -1177,53 +1177,123 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 	return 0;
 }
 
+/* Source segments gathered into one copy: 256 bytes of stack. */
+#define CODEHEAP_WRITE_SEGS	16
+
 /*
- * Copy one entry into @block's pages, as the page cache copies a write():
- * through an iov_iter, whose atomic page copy runs with page faults
- * disabled (we hold heap->lock, and a fault would take mmap_lock) and needs
- * no hardened-usercopy object check, the destination being a whole page.
- * Return: 0, or the number of bytes not copied.
+ * Copy @iter into the @len bytes of @space from @e[0].dst on, as the page
+ * cache copies a write(): one copy_page_from_iter_atomic() per destination
+ * page, with page faults disabled (we hold heap->lock, and a fault would
+ * take mmap_lock), and no hardened-usercopy object check, the destination
+ * being a whole page.  If a source faults, the entry of @e holding the
+ * first byte not copied is trap-filled (never left half-written).
+ *
+ * Return: how many entries of @e were copied before the one that faulted,
+ * or -1 when all @len bytes were copied.
  */
-static unsigned long codeheap_write_one_locked(struct codeheap_heap *heap,
-					       const struct codeheap_write_entry *e,
-					       struct codeheap_block *block)
+static __always_inline int
+codeheap_write_iter_locked(struct codeheap_heap *heap,
+			   struct codeheap_space *space,
+			   const struct codeheap_write_entry *e,
+			   unsigned long len, struct iov_iter *iter)
 {
-	unsigned long dst = e->dst, left = e->len;
-	struct iov_iter iter;
+	unsigned long dst = e[0].dst, copied, from, done;
+	struct page *page;
+	pgoff_t pgoff;
+	void *kaddr;
+	int n;
 
-	iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(e->src), e->len);
-	while (left) {
+	while (len) {
 		unsigned long off = offset_in_page(dst);
-		unsigned long chunk = min(left, PAGE_SIZE - off);
-		unsigned long copied;
-		struct page *page;
-		pgoff_t pgoff;
-		void *kaddr;
+		unsigned long chunk = min(len, PAGE_SIZE - off);
 
-		pgoff = codeheap_pgoff(block->space, dst);
+		pgoff = codeheap_pgoff(space, dst);
 		page = heap->wr_page;
 		if (!page || heap->wr_pgoff != pgoff) {
 			page = xa_load(&heap->pages, pgoff);
 			heap->wr_page = page;
 			heap->wr_pgoff = pgoff;
 		}
-			copied = copy_page_from_iter_atomic(page, off, chunk, &iter);
-			kaddr = kmap_local_page(page);
+		copied = copy_page_from_iter_atomic(page, off, chunk, iter);
+		kaddr = kmap_local_page(page);
 		flush_icache_range((unsigned long)kaddr + off,
 				   (unsigned long)kaddr + off + copied);
 		kunmap_local(kaddr);
-		if (copied != chunk) {
-			/* Never leave code half-written. */
-			unsigned long from = round_down(e->dst, 4);
-
-			codeheap_fill_locked(heap, block->space, from,
-					     ALIGN(e->dst + e->len, 4) - from);
-			return left;
-		}
+		if (copied != chunk)
+			goto fault;
 		dst += chunk;
-		left -= chunk;
+		len -= chunk;
 	}
-	return 0;
+	return -1;
+
+fault:
+	done = dst + copied - e[0].dst;
+	for (n = 0; done >= e[n].len; n++)
+		done -= e[n].len;
+	from = round_down(e[n].dst, 4);
+	codeheap_fill_locked(heap, space, from,
+			     ALIGN(e[n].dst + e[n].len, 4) - from);
+	return n;
+}
+
+/*
+ * Copy the run of entries from @e[0] on whose destinations follow each
+ * other in one reservation (pieces of one function, or functions in
+ * consecutive allocations: the usual JIT batch) with one iov_iter over
+ * their sources, merged where the sources follow each other too.
+ *
+ * Return: the number of entries copied.  If that is less than the run, the
+ * next entry's source faulted (*@fault) and its destination holds traps.
+ */
+static __always_inline unsigned int
+codeheap_write_run_locked(struct codeheap_heap *heap,
+			  const struct codeheap_write_entry *e,
+			  struct codeheap_block **blocks, unsigned int count,
+			  bool *fault)
+{
+	struct codeheap_space *space = blocks[0]->space;
+	unsigned long len = e[0].len;
+	unsigned int n, segs = 1;
+	struct iov_iter iter;
+	int done;
+
+	for (n = 1; n < count; n++) {
+		if (e[n].dst != e[n - 1].dst + e[n - 1].len ||
+		    blocks[n]->space != space)
+			break;
+		if (e[n].src != e[n - 1].src + e[n - 1].len) {
+			if (segs == CODEHEAP_WRITE_SEGS)
+				break;
+			segs++;
+		}
+		len += e[n].len;
+	}
+
+	if (segs == 1) {
+		/* One source: no iovec array to fill. */
+		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(e[0].src),
+			      len);
+		done = codeheap_write_iter_locked(heap, space, e, len, &iter);
+	} else {
+		struct iovec iov[CODEHEAP_WRITE_SEGS];
+		unsigned int i, s = 0;
+
+		iov[0].iov_base = u64_to_user_ptr(e[0].src);
+		iov[0].iov_len = e[0].len;
+		for (i = 1; i < n; i++) {
+			if (e[i].src != e[i - 1].src + e[i - 1].len) {
+				iov[++s].iov_base = u64_to_user_ptr(e[i].src);
+				iov[s].iov_len = 0;
+			}
+			iov[s].iov_len += e[i].len;
+		}
+		iov_iter_init(&iter, ITER_SOURCE, iov, segs, len);
+		done = codeheap_write_iter_locked(heap, space, e, len, &iter);
+	}
+	if (done < 0)
+		return n;
+	*fault = true;
+	return done;
 }
 
 /**
@@ -1273,10 +1343,12 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 	mutex_lock(&heap->lock);
 	ret = codeheap_write_validate_locked(heap, entries, blocks, count);
 	while (!ret && i < count) {
-		if (!codeheap_write_one_locked(heap, &entries[i], blocks[i])) {
-			i++;
+		bool fault = false;
+
+		i += codeheap_write_run_locked(heap, &entries[i], &blocks[i],
+					       count - i, &fault);
+		if (!fault)
 			continue;
-		}
 		/* Paged out since we faulted it in: do it again, unlocked. */
 		mutex_unlock(&heap->lock);
 		if (++tries > CODEHEAP_WRITE_TRIES ||

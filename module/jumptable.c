@@ -78,7 +78,7 @@ static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
 	if (size == 8)
 		WRITE_ONCE(*(u64 *)kaddr, val);
 	else
-		WRITE_ONCE(*(u32 *)kaddr, (u32)val);
+		WRITE_ONCE(*(u32 *)kaddr, lower_32_bits(val));
 	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
 	kunmap_local(kaddr);
 }

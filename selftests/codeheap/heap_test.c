@@ -761,6 +761,60 @@ TEST_F(heap, write_batch_spanning_pages)
 	free(buf);
 }
 
+/*
+ * A batch whose destinations follow each other is copied as one run per
+ * reservation, its sources gathered (and merged where they follow each
+ * other).  Scattered sources, more of them than one run takes, a page
+ * boundary inside the run, and consecutive allocations: every byte lands
+ * where its entry says.
+ */
+TEST_F(heap, write_batch_gathers_scattered_sources)
+{
+	struct codeheap_write_entry e[40];
+	unsigned char *buf, *check, *src[4];
+	uint64_t a, f[4], p = self->page;
+	unsigned char code[6];
+	int i, ret;
+
+	buf = malloc(40 * 100);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 40 * 100; i++)
+		buf[i] = (unsigned char)(i * 13 + 5);
+	ASSERT_EQ(0, ch_alloc(self->fd, 2 * p, 0, &a));
+	/* Pairs of adjacent sources, the pairs in reverse order: 20 segments. */
+	for (i = 0; i < 40; i++)
+		e[i] = (struct codeheap_write_entry){
+			a + p - 1000 + i * 100,
+			U64(buf + (19 - i / 2) * 200 + (i % 2) * 100), 100,
+		};
+	ASSERT_EQ(0, ch_write(self->fd, e, 40));
+	check = PTR(a + p - 1000);
+	for (i = 0; i < 40; i++)
+		EXPECT_EQ(0, memcmp(check + i * 100, PTR(e[i].src), 100));
+	EXPECT_EQ(CH_TRAP, check[-1]);
+	EXPECT_EQ(CH_TRAP, check[4000]);
+	free(buf);
+
+	/* Four functions in consecutive allocations, from four buffers. */
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, ch_alloc(self->fd, 64, i, &f[i]));
+		if (i)
+			ASSERT_EQ(f[i - 1] + 64, f[i]);
+		src[i] = malloc(64);
+		ASSERT_NE(NULL, src[i]);
+		memset(src[i], CH_TRAP, 64);
+		ch_code_ret(code, 100 + i);
+		memcpy(src[i], code, sizeof(code));
+		e[i] = (struct codeheap_write_entry){ f[i], U64(src[i]), 64 };
+	}
+	ASSERT_EQ(0, ch_write(self->fd, e, 4));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(0, ch_probe_call(f[i], &ret));
+		EXPECT_EQ(100 + i, ret);
+		free(src[i]);
+	}
+}
+
 TEST_F(heap, stats_track)
 {
 	struct codeheap_stats st;

@@ -408,6 +408,12 @@ static void row_batch(void)
 	/* The same 64 functions as 64 single WRITE calls. */
 	MEASURE("batch.write1", 10, 101, BATCH,
 		for (i = 0; i < BATCH; i++) ch_write_batch(&e[i], 1));
+	/* The same, each function from a buffer apart from the others. */
+	for (i = 0; i < BATCH; i++)
+		e[i].src = (uintptr_t)(src_buf + (i * 7 % BATCH) * 256);
+	MEASURE("batch.scatter", 10, 101, BATCH, ch_write_batch(e, BATCH));
+	for (i = 0; i < BATCH; i++)
+		e[i].src = (uintptr_t)(src_buf + i * 256);
 
 	/* For the profile: the per-entry cost without most of the copy. */
 	for (i = 0; i < BATCH; i++)
@@ -980,6 +986,9 @@ static int cmd_report(int argc, char **argv)
 	snprintf(t, sizeof(t), "<= 2x a memcpy into the alias (%.2fx)", v / m);
 	line("batch 64 x 256 B, per function", "codeheap WRITE, one call",
 	     "batch.write", b, t, yesno(v, v <= 2 * m));
+	line("batch 64 x 256 B, per function",
+	     "codeheap WRITE, one call, sources apart (not one buffer)",
+	     "batch.scatter", b, "", "");
 	line("batch 64 x 256 B, per function", "codeheap WRITE, 64 calls",
 	     "batch.write1", b, "", "");
 	line("batch 64 x 256 B, per function", "memcpy into memfd RW alias",
