@@ -231,8 +231,9 @@ struct codeheap_jt {
  *           walk when the next copy goes to the same page; NULL once any
  *           page leaves @pages
  * @wr_pgoff: the page index of @wr_page
- * @jt_hint: the jump table the last JT_PATCH went to, found without an
- *           xarray walk by the next; NULL once that table is gone
+ * @jt_hint: the jump table looked up last (JT_PATCH, JT_QUERY), found
+ *           without an xarray walk by the next lookup; NULL once that
+ *           table is gone
  */
 struct codeheap_heap {
 	struct mm_struct *mm;

@@ -116,21 +116,17 @@ struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
 	return block && block->start <= addr ? block : NULL;
 }
 
-static void codeheap_block_insert(struct codeheap_heap *heap,
-				  struct codeheap_block *block)
+/* rb_add() orders: blocks and spaces by start address. */
+static bool codeheap_block_less(struct rb_node *a, const struct rb_node *b)
 {
-	struct rb_node **link = &heap->blocks.rb_node, *parent = NULL;
+	return rb_entry(a, struct codeheap_block, node)->start <
+	       rb_entry(b, struct codeheap_block, node)->start;
+}
 
-	while (*link) {
-		parent = *link;
-		if (block->start < rb_entry(parent, struct codeheap_block,
-					    node)->start)
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&block->node, parent, link);
-	rb_insert_color(&block->node, &heap->blocks);
+static bool codeheap_space_less(struct rb_node *a, const struct rb_node *b)
+{
+	return rb_entry(a, struct codeheap_space, node)->start <
+	       rb_entry(b, struct codeheap_space, node)->start;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -310,7 +306,6 @@ int codeheap_space_link_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space)
 {
 	struct codeheap_pool_node *freed;
-	struct rb_node **link = &heap->spaces.rb_node, *parent = NULL;
 	unsigned long len = space->end - space->start;
 	int ret;
 
@@ -322,16 +317,7 @@ int codeheap_space_link_locked(struct codeheap_heap *heap,
 		return ret ? ret : -EINVAL;
 	kfree(freed);
 
-	while (*link) {
-		parent = *link;
-		if (space->start < rb_entry(parent, struct codeheap_space,
-					    node)->start)
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&space->node, parent, link);
-	rb_insert_color(&space->node, &heap->spaces);
+	rb_add(&space->node, &heap->spaces, codeheap_space_less);
 
 	space->linked = true;
 	heap->reserved += len;
@@ -939,7 +925,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	block->len = len;
 	block->tag = tag;
 	block->space = space;
-	codeheap_block_insert(heap, block);
+	rb_add(&block->node, &heap->blocks, codeheap_block_less);
 	space->nr_blocks++;
 	heap->nr_blocks++;
 	heap->allocated += len;

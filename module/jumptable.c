@@ -188,6 +188,21 @@ void codeheap_jt_unprepare_locked(struct codeheap_heap *heap,
 		heap->jt_hint = NULL;
 }
 
+/* Table @id, or NULL: the last one looked up is found without the xarray. */
+static struct codeheap_jt *codeheap_jt_find_locked(struct codeheap_heap *heap,
+						   u32 id)
+{
+	struct codeheap_jt *jt = heap->jt_hint;
+
+	lockdep_assert_held(&heap->lock);
+	if (!jt || jt->id != id) {
+		jt = xa_load(&heap->jts, id);
+		if (jt)
+			heap->jt_hint = jt;
+	}
+	return jt;
+}
+
 /**
  * codeheap_jt_attach_locked() - lay a prepared table into its block
  * @heap: the heap
@@ -314,14 +329,10 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 	int ret = 0;
 
 	mutex_lock(&heap->lock);
-	jt = heap->jt_hint;
-	if (!jt || jt->id != id) {
-		jt = xa_load(&heap->jts, id);
-		if (!jt) {
-			ret = -ENOENT;
-			goto out_unlock;
-		}
-		heap->jt_hint = jt;
+	jt = codeheap_jt_find_locked(heap, id);
+	if (!jt) {
+		ret = -ENOENT;
+		goto out_unlock;
 	}
 	for (i = 0; i < count; i++) {
 		u64 target = entries[i].target;
@@ -367,7 +378,7 @@ int codeheap_heap_jt_query(struct codeheap_heap *heap,
 	int ret = 0;
 
 	mutex_lock(&heap->lock);
-	jt = xa_load(&heap->jts, arg->id);
+	jt = codeheap_jt_find_locked(heap, arg->id);
 	if (!jt || arg->slot >= jt->nr_slots)
 		ret = -ENOENT;
 	else
@@ -382,9 +393,7 @@ static void codeheap_jt_unlink_locked(struct codeheap_heap *heap,
 {
 	u32 i;
 
-	xa_erase(&heap->jts, jt->id);
-	if (heap->jt_hint == jt)
-		heap->jt_hint = NULL;
+	codeheap_jt_unprepare_locked(heap, jt);
 	for (i = 0; i < jt->nr_slots; i++)
 		if (jt->slots[i].block)
 			hlist_del_init(&jt->slots[i].link);
@@ -408,7 +417,7 @@ int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id)
 	ret = codeheap_lock_spare(heap);
 	if (ret)
 		return ret;
-	jt = xa_load(&heap->jts, id);
+	jt = codeheap_jt_find_locked(heap, id);
 	if (jt) {
 		codeheap_jt_unlink_locked(heap, jt);
 		codeheap_block_free_locked(heap, jt->block);
