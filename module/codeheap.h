@@ -196,6 +196,30 @@ struct codeheap_jt {
 };
 
 /**
+ * struct codeheap_batch - room for the entries of a batch command
+ * @size: bytes of @data
+ * @data: the entries copied in, then the command's scratch room
+ */
+struct codeheap_batch {
+	size_t size;
+	u64 data[];
+};
+
+/**
+ * struct codeheap_write_run - entries of a WRITE copied as one
+ * @first: index of the run's first entry; the run ends where the next
+ *         run begins
+ * @segs: separate source segments of the run (1: one contiguous source)
+ * @space: the reservation of the run's destinations, set under the heap
+ *         lock by the validation
+ */
+struct codeheap_write_run {
+	unsigned int first;
+	unsigned int segs;
+	struct codeheap_space *space;
+};
+
+/**
  * struct codeheap_heap - one heap, the private data of one open file
  * @mm: the address space that owns the heap, pinned with mmgrab() for the
  *      heap's lifetime; set at open and never changed, so it is read without
@@ -203,6 +227,9 @@ struct codeheap_jt {
  * @file: the open /dev/codeheap file the heap belongs to; every
  *        reservation maps it, so the heap lives until the last mapping and
  *        the last fd are gone
+ * @batch: a batch buffer kept between batch commands, or NULL; taken and
+ *         given back with xchg() (no lock), so concurrent callers each get
+ *         their own buffer
  * @space_lock: serialises RESERVE, RELEASE and growth (see the lock order
  *              at the top of this file)
  * @lock: protects every field below
@@ -238,6 +265,7 @@ struct codeheap_jt {
 struct codeheap_heap {
 	struct mm_struct *mm;
 	struct file *file;
+	struct codeheap_batch *batch;
 	struct mutex space_lock;	/* outside mmap_lock */
 	struct mutex lock;		/* inside mmap_lock */
 	struct codeheap_space *reserving;
@@ -305,8 +333,8 @@ int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_lookup(struct codeheap_heap *heap,
 			 struct codeheap_lookup *arg);
 int codeheap_heap_write(struct codeheap_heap *heap,
-			const struct codeheap_write_entry *entries,
-			struct codeheap_block **blocks, unsigned int count);
+			const struct codeheap_write_entry *e,
+			struct codeheap_write_run *runs, unsigned int count);
 void codeheap_heap_stats(struct codeheap_heap *heap,
 			 struct codeheap_stats *arg);
 int codeheap_space_link_locked(struct codeheap_heap *heap,

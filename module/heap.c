@@ -1127,52 +1127,216 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 /* WRITE                                                                  */
 /* ---------------------------------------------------------------------- */
 
+/* Source segments gathered into one copy: 256 bytes of stack. */
+#define CODEHEAP_WRITE_SEGS	16
+
+/* Index of the last entry of run @r of @nr; @count entries in all. */
+static __always_inline unsigned int
+codeheap_run_last(const struct codeheap_write_run *runs, unsigned int r,
+		  unsigned int nr, unsigned int count)
+{
+	return (r + 1 < nr ? runs[r + 1].first : count) - 1;
+}
+
 /*
- * Check every entry against the live allocations, and note each entry's
- * block in @blocks for the copy.  Consecutive entries often go to the same
- * or the next block, and a WRITE to the block of the WRITE before it: those
- * are found without a tree walk.
+ * Note entry @i in the runs: it starts a run unless its destination
+ * follows the entry before (@dst_follows), and, if it does, it starts a
+ * source segment unless its source follows too (@src_follows).
+ *
+ * Return: the number of runs after it.
+ */
+static __always_inline unsigned int
+codeheap_run_add(struct codeheap_write_run *runs, unsigned int nr,
+		 unsigned int i, bool dst_follows, bool src_follows)
+{
+	if (dst_follows && src_follows)
+		return nr;
+	if (dst_follows && runs[nr - 1].segs < CODEHEAP_WRITE_SEGS) {
+		runs[nr - 1].segs++;
+		return nr;
+	}
+	runs[nr].first = i;
+	runs[nr].segs = 1;
+	return nr + 1;
+}
+
+/*
+ * Check every entry's arguments, in entry order, and cut the entries into
+ * runs: entries whose destinations follow each other (the pieces of a
+ * function, or functions in consecutive allocations: the usual JIT batch),
+ * with at most %CODEHEAP_WRITE_SEGS separate source segments each.  This
+ * is the only pass over every entry; the later ones go by run.
+ *
+ * Return: the number of runs, or -EINVAL, -EOVERFLOW or -ENOENT for the
+ * first entry that is wrong.
+ */
+static __always_inline int
+codeheap_write_scan(const struct codeheap_write_entry *e,
+		    unsigned int count, struct codeheap_write_run *runs)
+{
+	const struct codeheap_write_entry *p = e, *end = e + count;
+	/* No run ends at limit + 1: the first entry starts a run. */
+	u64 limit = TASK_SIZE, dend = limit + 1, send = 0, len;
+	unsigned int nr = 0;
+
+	while (p < end) {
+		u64 dst = p->dst, src = p->src;
+
+		len = p->len;
+		if (!len)
+			return -EINVAL;
+		if (dst + len < dst || src + len < src)
+			return -EOVERFLOW;
+		if (dst + len > limit)
+			return -ENOENT;
+		nr = codeheap_run_add(runs, nr, p - e, dst == dend,
+				      src == send);
+		dend = dst + len;
+		send = src + len;
+
+		/*
+		 * The usual entry continues the run, destination and source,
+		 * and passes its checks: 0 < len < limit, so dend + len
+		 * (dend <= limit) cannot wrap; dend + len <= limit; send +
+		 * len does not wrap.  When either of the last two fails, the
+		 * entry is wrong and the checks above return its error, so
+		 * dend and send are not needed any more.
+		 */
+		while (++p < end) {
+			len = p->len;
+			if (p->dst != dend || p->src != send || len - 1 >= limit)
+				break;
+			dend += len;
+			if (dend > limit)
+				break;
+			send += len;
+			if (send < len)
+				break;
+		}
+	}
+	return nr;
+}
+
+/*
+ * Fault every source in, without any heap lock, so that a source that
+ * cannot be read fails the call before anything changed.  A run with one
+ * source is one range; ranges that overlap or touch are faulted in once
+ * (a JIT usually emits a batch from one buffer).
+ */
+static int codeheap_write_fault_in(const struct codeheap_write_entry *e,
+				   const struct codeheap_write_run *runs,
+				   unsigned int nr, unsigned int count)
+{
+	u64 start = 0, end = 0, from, to;
+	unsigned int r, i, last;
+
+	if (nr == 1 && runs[0].segs == 1) {
+		/* One function, or a batch from one buffer. */
+		start = e[0].src;
+		end = e[count - 1].src + e[count - 1].len;
+		goto last;
+	}
+	for (r = 0; r < nr; r++) {
+		last = codeheap_run_last(runs, r, nr, count);
+		for (i = runs[r].first; i <= last; i++) {
+			from = e[i].src;
+			to = from + e[i].len;
+			if (runs[r].segs == 1) {
+				to = e[last].src + e[last].len;
+				i = last;
+			}
+			if (from >= start && from <= end) {
+				end = max(end, to);
+				continue;
+			}
+			if (fault_in_readable(u64_to_user_ptr(start),
+					      end - start))
+				return -EFAULT;
+			start = from;
+			end = to;
+		}
+	}
+last:
+	if (fault_in_readable(u64_to_user_ptr(start), end - start))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The live allocation containing @addr, tried first in @block (the one
+ * found last, or NULL) and the block after it: consecutive entries and
+ * runs usually go to the same or the next allocation.
+ */
+static __always_inline struct codeheap_block *
+codeheap_write_block_locked(struct codeheap_heap *heap,
+			    struct codeheap_block *block, u64 addr)
+{
+	struct codeheap_block *next;
+
+	lockdep_assert_held(&heap->lock);
+	if (block && addr >= block->start) {
+		if (addr < block->start + block->len)
+			return block;
+		next = rb_entry_safe(rb_next(&block->node),
+				     struct codeheap_block, node);
+		if (next && next->start <= addr &&
+		    addr < next->start + next->len)
+			return next;
+	}
+	return codeheap_block_containing(heap, addr);
+}
+
+/*
+ * Check every run against the live allocations, in entry order, and note
+ * each run's reservation for the copy.  A run inside one allocation (a
+ * function written in pieces, or a batch into one region; most often the
+ * allocation of the WRITE before) is checked once, a run across
+ * allocations entry by entry.  A run never spans two reservations: each
+ * keeps its last bytes out of the pool, so no allocation ends where the
+ * next reservation begins.
  */
 static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 					  const struct codeheap_write_entry *e,
-					  struct codeheap_block **blocks,
-					  unsigned int count)
+					  struct codeheap_write_run *runs,
+					  unsigned int nr, unsigned int count)
 {
-	struct codeheap_block *block = heap->wr_block, *next;
-	unsigned int i;
+	struct codeheap_block *block = heap->wr_block;
+	unsigned int r, i, last;
 
 	lockdep_assert_held(&heap->lock);
-	for (i = 0; i < count; i++) {
-		if (block && e[i].dst >= block->start + block->len) {
-			next = rb_entry_safe(rb_next(&block->node),
-					     struct codeheap_block, node);
-			block = next && next->start <= e[i].dst &&
-				e[i].dst < next->start + next->len ? next : NULL;
-		} else if (block && e[i].dst < block->start) {
-			block = NULL;
+	for (r = 0; r < nr; r++) {
+		i = runs[r].first;
+		last = codeheap_run_last(runs, r, nr, count);
+		block = codeheap_write_block_locked(heap, block, e[i].dst);
+		if (block &&
+		    e[last].dst + e[last].len <= block->start + block->len)
+			i = last;
+		for (;;) {
+			if (!block || e[i].len > block->start + block->len -
+						 e[i].dst)
+				return -ENOENT;
+			if (block->sealed)
+				return -EPERM;
+			if (i++ == last)
+				break;
+			block = codeheap_write_block_locked(heap, block,
+							    e[i].dst);
 		}
-		if (!block)
-			block = codeheap_block_containing(heap, e[i].dst);
-		if (!block || e[i].len > block->start + block->len - e[i].dst)
-			return -ENOENT;
-		if (block->sealed)
-			return -EPERM;
-		blocks[i] = block;
+		runs[r].space = block->space;
 	}
 	heap->wr_block = block;
 	return 0;
 }
-
-/* Source segments gathered into one copy: 256 bytes of stack. */
-#define CODEHEAP_WRITE_SEGS	16
 
 /*
  * Copy @iter into the @len bytes of @space from @e[0].dst on, as the page
  * cache copies a write(): one copy_page_from_iter_atomic() per destination
  * page, with page faults disabled (we hold heap->lock, and a fault would
  * take mmap_lock), and no hardened-usercopy object check, the destination
- * being a whole page.  If a source faults, the entry of @e holding the
- * first byte not copied is trap-filled (never left half-written).
+ * being a whole page.  Pages after the first are found by stepping the
+ * xarray cursor, not by walking the tree again.  If a source faults, the
+ * entry of @e holding the first byte not copied is trap-filled (never left
+ * half-written).
  *
  * Return: how many entries of @e were copied before the one that faulted,
  * or -1 when all @len bytes were copied.
@@ -1184,21 +1348,25 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 			   unsigned long len, struct iov_iter *iter)
 {
 	unsigned long dst = e[0].dst, copied, from, done;
-	struct page *page;
-	pgoff_t pgoff;
+	pgoff_t pgoff = codeheap_pgoff(space, dst);
+	XA_STATE(xas, &heap->pages, pgoff);
+	struct page *page = NULL;
 	void *kaddr;
 	int n;
 
-	while (len) {
+	if (heap->wr_page && heap->wr_pgoff == pgoff) {
+		page = heap->wr_page;
+		/* The cursor was never walked: its first step loads this. */
+		xas_set(&xas, pgoff + 1);
+	}
+	for (;;) {
 		unsigned long off = offset_in_page(dst);
 		unsigned long chunk = min(len, PAGE_SIZE - off);
 
-		pgoff = codeheap_pgoff(space, dst);
-		page = heap->wr_page;
-		if (!page || heap->wr_pgoff != pgoff) {
-			page = xa_load(&heap->pages, pgoff);
-			heap->wr_page = page;
-			heap->wr_pgoff = pgoff;
+		if (!page) {
+			rcu_read_lock();
+			page = xas_next(&xas);
+			rcu_read_unlock();
 		}
 		copied = copy_page_from_iter_atomic(page, off, chunk, iter);
 		kaddr = kmap_local_page(page);
@@ -1207,9 +1375,14 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 		kunmap_local(kaddr);
 		if (copied != chunk)
 			goto fault;
-		dst += chunk;
 		len -= chunk;
+		if (!len)
+			break;
+		dst += chunk;
+		page = NULL;
 	}
+	heap->wr_page = page;
+	heap->wr_pgoff = codeheap_pgoff(space, dst);
 	return -1;
 
 fault:
@@ -1223,43 +1396,26 @@ fault:
 }
 
 /*
- * Copy the run of entries from @e[0] on whose destinations follow each
- * other in one reservation (pieces of one function, or functions in
- * consecutive allocations: the usual JIT batch) with one iov_iter over
- * their sources, merged where the sources follow each other too.
+ * Copy the @n entries of run @run, from @e on, with one iov_iter over
+ * their sources: a user buffer when they follow each other, else one
+ * iovec per source segment.
  *
- * Return: the number of entries copied.  If that is less than the run, the
- * next entry's source faulted (*@fault) and its destination holds traps.
+ * Return: as codeheap_write_iter_locked().
  */
-static __always_inline unsigned int
+static __always_inline int
 codeheap_write_run_locked(struct codeheap_heap *heap,
 			  const struct codeheap_write_entry *e,
-			  struct codeheap_block **blocks, unsigned int count,
-			  bool *fault)
+			  const struct codeheap_write_run *run, unsigned int n)
 {
-	struct codeheap_space *space = blocks[0]->space;
-	unsigned long len = e[0].len;
-	unsigned int n, segs = 1;
+	unsigned long len = e[n - 1].dst + e[n - 1].len - e[0].dst;
 	struct iov_iter iter;
-	int done;
 
-	for (n = 1; n < count; n++) {
-		if (e[n].dst != e[n - 1].dst + e[n - 1].len ||
-		    blocks[n]->space != space)
-			break;
-		if (e[n].src != e[n - 1].src + e[n - 1].len) {
-			if (segs == CODEHEAP_WRITE_SEGS)
-				break;
-			segs++;
-		}
-		len += e[n].len;
-	}
-
-	if (segs == 1) {
+	if (run->segs == 1) {
 		/* One source: no iovec array to fill. */
 		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(e[0].src),
 			      len);
-		done = codeheap_write_iter_locked(heap, space, e, len, &iter);
+		return codeheap_write_iter_locked(heap, run->space, e, len,
+						  &iter);
 	} else {
 		struct iovec iov[CODEHEAP_WRITE_SEGS];
 		unsigned int i, s = 0;
@@ -1273,80 +1429,64 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
 			}
 			iov[s].iov_len += e[i].len;
 		}
-		iov_iter_init(&iter, ITER_SOURCE, iov, segs, len);
-		done = codeheap_write_iter_locked(heap, space, e, len, &iter);
+		iov_iter_init(&iter, ITER_SOURCE, iov, run->segs, len);
+		return codeheap_write_iter_locked(heap, run->space, e, len,
+						  &iter);
 	}
-	if (done < 0)
-		return n;
-	*fault = true;
-	return done;
 }
 
 /**
  * codeheap_heap_write() - CODEHEAP_IOC_WRITE
  * @heap: the heap, owned by the caller
- * @entries: the entries, in kernel memory, with lengths and overflow
- *           already checked by the caller
- * @blocks: scratch room for @count block pointers
- * @count: number of entries
+ * @e: the entries, in kernel memory
+ * @runs: scratch room for @count runs
+ * @count: number of entries, at least 1
  *
- * Every entry is validated before any byte is copied.  Sources are faulted
- * in before the heap lock is taken; a source that cannot be read makes the
- * call fail with -EFAULT, leaving earlier entries written and the failing
- * entry's destination trap-filled.
+ * Every entry is checked, every source faulted in and every
+ * destination validated before any byte is copied.  Should a source be
+ * paged out again before the copy, the entry's destination is trap-filled,
+ * and the entries from it on are faulted in, validated and copied again
+ * (the heap may have changed meanwhile); a source that then cannot be read
+ * fails the call with -EFAULT, earlier entries written.
  *
- * Return: 0, -ENOENT, -EPERM or -EFAULT.
+ * Return: 0, -EINVAL, -EOVERFLOW, -ENOENT, -EPERM or -EFAULT.
  */
 int codeheap_heap_write(struct codeheap_heap *heap,
-			const struct codeheap_write_entry *entries,
-			struct codeheap_block **blocks, unsigned int count)
+			const struct codeheap_write_entry *e,
+			struct codeheap_write_run *runs, unsigned int count)
 {
-	unsigned int i = 0, tries = 0;
-	u64 start, end;
-	int ret = 0;
+	unsigned int tries = 0, r, first, last;
+	int nr, ret, n;
 
-	/*
-	 * Fault the sources in, once per run of sources that follow each
-	 * other (a JIT usually emits a batch from one buffer).
-	 */
-	start = entries[0].src;
-	end = start + entries[0].len;
-	for (i = 1; i <= count; i++) {
-		if (i < count && entries[i].src >= start &&
-		    entries[i].src <= end) {
-			end = max(end, entries[i].src + entries[i].len);
-			continue;
-		}
-		if (fault_in_readable(u64_to_user_ptr(start), end - start))
-			return -EFAULT;
-		if (i < count) {
-			start = entries[i].src;
-			end = start + entries[i].len;
-		}
-	}
+	nr = codeheap_write_scan(e, count, runs);
+	if (nr < 0)
+		return nr;
+	for (;;) {
+		ret = codeheap_write_fault_in(e, runs, nr, count);
+		if (ret)
+			return ret;
 
-	i = 0;
-	mutex_lock(&heap->lock);
-	ret = codeheap_write_validate_locked(heap, entries, blocks, count);
-	while (!ret && i < count) {
-		bool fault = false;
-
-		i += codeheap_write_run_locked(heap, &entries[i], &blocks[i],
-					       count - i, &fault);
-		if (!fault)
-			continue;
-		/* Paged out since we faulted it in: do it again, unlocked. */
-		mutex_unlock(&heap->lock);
-		if (++tries > CODEHEAP_WRITE_TRIES ||
-		    fault_in_readable(u64_to_user_ptr(entries[i].src),
-				      entries[i].len))
-			return -EFAULT;
 		mutex_lock(&heap->lock);
-		ret = codeheap_write_validate_locked(heap, &entries[i],
-						     &blocks[i], count - i);
+		ret = codeheap_write_validate_locked(heap, e, runs, nr, count);
+		for (r = 0; !ret && r < nr; r++) {
+			first = runs[r].first;
+			last = codeheap_run_last(runs, r, nr, count);
+			n = codeheap_write_run_locked(heap, &e[first], &runs[r],
+						      last - first + 1);
+			if (n >= 0) {
+				/* Again from the entry that faulted. */
+				e += first + n;
+				count -= first + n;
+				ret = -EAGAIN;
+			}
+		}
+		mutex_unlock(&heap->lock);
+		if (ret != -EAGAIN)
+			return ret;
+		if (++tries > CODEHEAP_WRITE_TRIES)
+			return -EFAULT;
+		nr = codeheap_write_scan(e, count, runs);
 	}
-	mutex_unlock(&heap->lock);
-	return ret;
 }
 
 /**
@@ -1442,6 +1582,7 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 	while ((node = codeheap_pool_pop(&heap->pool)))
 		kfree(node);
 	kfree(heap->spare);
+	kvfree(heap->batch);
 
 	atomic_dec(&codeheap_nr_heaps);
 	mmdrop(heap->mm);

@@ -302,59 +302,86 @@ static int codeheap_cmd_lookup(struct codeheap_ucmd *ucmd)
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
-/* Entries of a batch held on the stack before the batch needs kvmalloc(). */
-#define CODEHEAP_BATCH_STACK 8
+/* Give a batch buffer back to the heap (keeping the newer of two). */
+static void codeheap_batch_put(struct codeheap_heap *heap, void *stack,
+			       void *buf)
+{
+	struct codeheap_batch *old;
+
+	if (buf == stack)
+		return;
+	old = xchg(&heap->batch,
+		   container_of(buf, struct codeheap_batch, data));
+	if (old)
+		kvfree(old);
+}
+
+/* Entries copied in by one __copy_from_user() of constant length. */
+#define CODEHEAP_BATCH_CHUNK 16
 
 /*
- * Room for a batch: @count entries of @size bytes copied from @uptr, then
- * @count block pointers for the command's use.  Small batches use @stack.
- * Inlined so that @size is a constant: a single entry is then copied with
- * a constant length, which needs no hardened-usercopy object check.
+ * A batch of @count entries of @size bytes copied in from @uptr, followed
+ * in the buffer by @count times @scratch bytes of scratch room for the
+ * command.  A single entry goes to @stack (room for one entry and its
+ * scratch: a larger stack buffer would be zeroed on every call under
+ * CONFIG_INIT_STACK_ALL_ZERO), a batch to the heap's batch buffer, kept
+ * between calls (a JIT sends batch after batch), or to a fresh one if that
+ * is in use by another thread or too small.  Inlined so that @size is a
+ * constant: the entries are copied in pieces of constant length, which
+ * need no hardened-usercopy object check (for a batch in a slab object it
+ * would cost more than the copy).
  */
-static __always_inline void *codeheap_batch_get(void *stack, u32 count,
-						size_t size, u64 uptr,
-						struct codeheap_block ***blocks,
-						int *err)
+static __always_inline void *codeheap_batch_get(struct codeheap_heap *heap,
+						void *stack, u32 count,
+						size_t size, size_t scratch,
+						u64 uptr, int *err)
 {
-	size_t bytes = array_size(count, size + sizeof(**blocks));
-	unsigned long left;
+	const void __user *from = u64_to_user_ptr(uptr);
+	size_t bytes = array_size(count, size + scratch);
+	struct codeheap_batch *batch = NULL;
 	void *buf = stack;
+	u32 i = 0;
 
-	if (count > CODEHEAP_BATCH_STACK) {
-		buf = kvmalloc(bytes, GFP_KERNEL_ACCOUNT);
-		if (!buf) {
-			*err = -ENOMEM;
-			return NULL;
-		}
-	}
-	if (count == 1)
-		left = copy_from_user(buf, u64_to_user_ptr(uptr), size);
-	else
-		left = copy_from_user(buf, u64_to_user_ptr(uptr), count * size);
-	if (left) {
-		if (buf != stack)
-			kvfree(buf);
+	if (!access_ok(from, array_size(count, size))) {
 		*err = -EFAULT;
 		return NULL;
 	}
-	*blocks = buf + count * size;
+	if (count > 1) {
+		batch = xchg(&heap->batch, NULL);
+		if (!batch || batch->size < bytes) {
+			kvfree(batch);
+			batch = kvmalloc(struct_size(batch, data, 0) + bytes,
+					 GFP_KERNEL_ACCOUNT);
+			if (!batch) {
+				*err = -ENOMEM;
+				return NULL;
+			}
+			batch->size = bytes;
+		}
+		buf = batch->data;
+	}
+	for (; i + CODEHEAP_BATCH_CHUNK <= count; i += CODEHEAP_BATCH_CHUNK)
+		if (__copy_from_user(buf + i * size, from + i * size,
+				     CODEHEAP_BATCH_CHUNK * size))
+			goto efault;
+	for (; i < count; i++)
+		if (__copy_from_user(buf + i * size, from + i * size, size))
+			goto efault;
 	return buf;
-}
 
-static void codeheap_batch_put(void *stack, void *buf)
-{
-	if (buf != stack)
-		kvfree(buf);
+efault:
+	if (batch)
+		codeheap_batch_put(heap, stack, buf);
+	*err = -EFAULT;
+	return NULL;
 }
 
 static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 {
-	u64 stack[CODEHEAP_BATCH_STACK *
-		  (sizeof(struct codeheap_write_entry) + sizeof(void *)) / 8];
+	u64 stack[(sizeof(struct codeheap_write_entry) +
+		   sizeof(struct codeheap_write_run)) / 8];
 	struct codeheap_write *cmd = ucmd->cmd;
 	struct codeheap_write_entry *entries;
-	struct codeheap_block **blocks;
-	unsigned int i;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved || !cmd->count)
@@ -362,25 +389,15 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 	if (cmd->count > READ_ONCE(codeheap_max_batch))
 		return -E2BIG;
 
-	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
-				     cmd->entries, &blocks, &ret);
+	entries = codeheap_batch_get(ucmd->heap, stack, cmd->count,
+				     sizeof(*entries),
+				     sizeof(struct codeheap_write_run),
+				     cmd->entries, &ret);
 	if (!entries)
 		return ret;
-
-	ret = 0;
-	for (i = 0; i < cmd->count && !ret; i++) {
-		if (!entries[i].len)
-			ret = -EINVAL;
-		else if (entries[i].dst + entries[i].len < entries[i].dst ||
-			 entries[i].src + entries[i].len < entries[i].src)
-			ret = -EOVERFLOW;
-		else if (entries[i].dst + entries[i].len > TASK_SIZE)
-			ret = -ENOENT;
-	}
-	if (!ret)
-		ret = codeheap_heap_write(ucmd->heap, entries, blocks,
-					  cmd->count);
-	codeheap_batch_put(stack, entries);
+	ret = codeheap_heap_write(ucmd->heap, entries,
+				  (void *)(entries + cmd->count), cmd->count);
+	codeheap_batch_put(ucmd->heap, stack, entries);
 	return ret;
 }
 
@@ -414,24 +431,27 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 {
-	u64 stack[CODEHEAP_BATCH_STACK *
-		  (sizeof(struct codeheap_jt_patch_entry) + sizeof(void *)) / 8];
+	u64 stack[(sizeof(struct codeheap_jt_patch_entry) +
+		   sizeof(struct codeheap_block *)) / 8];
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
 	struct codeheap_jt_patch_entry *entries;
-	struct codeheap_block **blocks;
+	void *blocks;
 	int ret;
 
 	if (cmd->flags || !cmd->count)
 		return -EINVAL;
 	if (cmd->count > READ_ONCE(codeheap_max_batch))
 		return -E2BIG;
-	entries = codeheap_batch_get(stack, cmd->count, sizeof(*entries),
-				     cmd->entries, &blocks, &ret);
+	entries = codeheap_batch_get(ucmd->heap, stack, cmd->count,
+				     sizeof(*entries),
+				     sizeof(struct codeheap_block *),
+				     cmd->entries, &ret);
 	if (!entries)
 		return ret;
+	blocks = entries + cmd->count;
 	ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries, blocks,
 				     cmd->count);
-	codeheap_batch_put(stack, entries);
+	codeheap_batch_put(ucmd->heap, stack, entries);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -812,6 +813,186 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
 		EXPECT_EQ(0, ch_probe_call(f[i], &ret));
 		EXPECT_EQ(100 + i, ret);
 		free(src[i]);
+	}
+}
+
+/* All of [addr, addr + len) still holds traps. */
+static int ch_all_traps(uint64_t addr, uint64_t len)
+{
+	unsigned char c;
+	uint64_t i;
+
+	for (i = 0; i < len; i++)
+		if (ch_probe_read(addr + i, &c) || c != CH_TRAP)
+			return 0;
+	return 1;
+}
+
+/*
+ * An entry that continues a run (its destination and source follow the
+ * entry before) is checked like any other: a zero length, a source that
+ * wraps and a length past the end of user space fail, with nothing
+ * written.
+ */
+TEST_F(heap, write_run_entries_checked)
+{
+	struct codeheap_write_entry e[3];
+	unsigned char code[96];
+	uint64_t a;
+
+	memset(code, 0x90, sizeof(code));
+	ASSERT_EQ(0, ch_alloc(self->fd, 256, 0, &a));
+	e[0] = (struct codeheap_write_entry){ a, U64(code), 32 };
+	e[1] = (struct codeheap_write_entry){ a + 32, U64(code) + 32, 32 };
+	e[2] = (struct codeheap_write_entry){ a + 64, U64(code) + 64, 0 };
+	EXPECT_EQ(-EINVAL, ch_write(self->fd, e, 3));
+	e[2].len = 1ULL << 62;
+	EXPECT_EQ(-ENOENT, ch_write(self->fd, e, 3));
+	e[0].src = -96ULL;
+	e[1].src = -64ULL;
+	e[2] = (struct codeheap_write_entry){ a + 64, -32ULL, 64 };
+	EXPECT_EQ(-EOVERFLOW, ch_write(self->fd, e, 3));
+	EXPECT_TRUE(ch_all_traps(a, 256));
+}
+
+/*
+ * A run across consecutive allocations is checked allocation by
+ * allocation: a sealed one in the middle, or a freed one, fails the batch
+ * before the first is written.
+ */
+TEST_F(heap, write_run_across_allocations_checked)
+{
+	struct codeheap_write_entry e[3];
+	unsigned char code[192];
+	uint64_t f[3];
+	int i;
+
+	memset(code, 0x90, sizeof(code));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ch_alloc(self->fd, 64, i, &f[i]));
+		if (i)
+			ASSERT_EQ(f[i - 1] + 64, f[i]);
+		e[i] = (struct codeheap_write_entry){
+			f[i], U64(code + 64 * i), 64 };
+	}
+	ASSERT_EQ(0, ch_seal(self->fd, f[1]));
+	EXPECT_EQ(-EPERM, ch_write(self->fd, e, 3));
+	EXPECT_TRUE(ch_all_traps(f[0], 64));
+	EXPECT_TRUE(ch_all_traps(f[2], 64));
+
+	/* The same over three fresh ones, the middle one freed. */
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ch_alloc(self->fd, 64, i, &f[i]));
+		if (i)
+			ASSERT_EQ(f[i - 1] + 64, f[i]);
+		e[i].dst = f[i];
+	}
+	ASSERT_EQ(0, ch_free(self->fd, f[1]));
+	EXPECT_EQ(-ENOENT, ch_write(self->fd, e, 3));
+	EXPECT_TRUE(ch_all_traps(f[0], 64));
+	EXPECT_TRUE(ch_all_traps(f[2], 64));
+}
+
+/*
+ * A batch's entry array is read before anything is checked or written:
+ * an array running into a hole is -EFAULT with nothing written, and the
+ * batch buffer the heap keeps between calls still serves the next batch,
+ * a larger one after it too.
+ */
+TEST_F(heap, write_batch_entries_into_hole)
+{
+	struct codeheap_write_entry *arr, *e;
+	long p = self->page;
+	unsigned char *code;
+	uint64_t a;
+	int i, n;
+
+	arr = mmap(NULL, 2 * p, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arr);
+	ASSERT_EQ(0, munmap((char *)arr + p, p));
+	code = malloc(200 * 16);
+	ASSERT_NE(NULL, code);
+	for (i = 0; i < 200 * 16; i++)
+		code[i] = (unsigned char)(i * 5 + 3);
+	ASSERT_EQ(0, ch_alloc(self->fd, 200 * 16, 0, &a));
+
+	/* 40 entries, the last 10 in the hole. */
+	e = (struct codeheap_write_entry *)((char *)arr + p) - 30;
+	for (i = 0; i < 30; i++)
+		e[i] = (struct codeheap_write_entry){
+			a + 16 * i, U64(code + 16 * i), 16 };
+	EXPECT_EQ(-EFAULT, ch_write(self->fd, e, 40));
+	EXPECT_TRUE(ch_all_traps(a, 200 * 16));
+	ASSERT_EQ(0, ch_write(self->fd, e, 30));
+	EXPECT_EQ(0, memcmp(PTR(a), code, 30 * 16));
+
+	/* Larger batches than the buffer kept, with sources apart. */
+	e = malloc(200 * sizeof(*e));
+	ASSERT_NE(NULL, e);
+	for (n = 50; n <= 200; n += 150) {
+		memset(code, n, 200 * 16);
+		for (i = 0; i < n; i++)
+			e[i] = (struct codeheap_write_entry){
+				a + 16 * (n - 1 - i), U64(code + 16 * i), 16 };
+		ASSERT_EQ(0, ch_write(self->fd, e, n));
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(0, memcmp(PTR(e[i].dst), PTR(e[i].src), 16));
+	}
+	free(e);
+	free(code);
+	munmap(arr, p);
+}
+
+struct batch_writer {
+	int fd;
+	uint64_t dst;
+	int seed;
+	int bad;
+};
+
+/* 300 batches of 20 entries into one allocation, each checked. */
+static void *batch_writer(void *arg)
+{
+	struct batch_writer *w = arg;
+	struct codeheap_write_entry e[20];
+	unsigned char src[20 * 32];
+	int round, i;
+
+	for (round = 0; round < 300 && !w->bad; round++) {
+		for (i = 0; i < (int)sizeof(src); i++)
+			src[i] = (unsigned char)(w->seed + round + i);
+		for (i = 0; i < 20; i++)
+			e[i] = (struct codeheap_write_entry){
+				w->dst + 32 * i, U64(src + 32 * (19 - i)), 32 };
+		if (ch_write(w->fd, e, 20))
+			w->bad = 1;
+		for (i = 0; i < 20; i++)
+			if (memcmp(PTR(e[i].dst), PTR(e[i].src), 32))
+				w->bad = 2;
+	}
+	return NULL;
+}
+
+/*
+ * Threads sending batches at once each get a batch buffer of their own:
+ * every batch lands as sent.
+ */
+TEST_F(heap, write_batches_from_threads)
+{
+	struct batch_writer w[3];
+	pthread_t th[3];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		w[i] = (struct batch_writer){ .fd = self->fd, .seed = 37 * i };
+		ASSERT_EQ(0, ch_alloc(self->fd, 20 * 32, i, &w[i].dst));
+	}
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, batch_writer, &w[i]));
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, w[i].bad) TH_LOG("thread %d", i);
 	}
 }
 
