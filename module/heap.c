@@ -1227,12 +1227,12 @@ static int codeheap_write_fault_in(const struct codeheap_write_entry *e,
 				   const struct codeheap_write_run *runs,
 				   unsigned int nr, unsigned int count)
 {
-	u64 start = 0, end = 0, from, to;
+	/* An empty range at the first source, which the first segment joins. */
+	u64 start = e[0].src, end = start, from, to;
 	unsigned int r, i, last;
 
 	if (nr == 1 && runs[0].segs == 1) {
-		/* One function, or a batch from one buffer. */
-		start = e[0].src;
+		/* One function, or a batch from one buffer: one range. */
 		end = e[count - 1].src + e[count - 1].len;
 		goto last;
 	}
