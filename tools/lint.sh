@@ -4,8 +4,8 @@
 # Kernel-style checks of the module and the uapi header:
 #  - checkpatch.pl --no-tree --strict on every file of module/ and uapi/
 #    (checkpatch comes from Debian's linux-source package, see ksrc.sh);
-#  - sparse (make C=2) of the module against the newest installed 6.12
-#    headers, or KDIR if given.
+#  - sparse (make C=2) of the module against the newest Debian 6.12
+#    headers (installed as the VM runner installs them), or KDIR if given.
 # Each file and the sparse build count as one check; prints
 # "@@counts lint PASS FAIL 0" last and fails if any check failed.
 set -uo pipefail
@@ -28,9 +28,10 @@ done
 
 kdir=${KDIR:-}
 if [ -z "$kdir" ]; then
-	rel=$(cd /usr/src && ls -d linux-headers-6.12.*-amd64 2>/dev/null | sort -V | tail -n 1)
-	kdir=/usr/src/${rel:-none}
+	kdir=$("$ROOT/tools/vm/run" --quiet --kernel 6.12 --print-kdir) || kdir=none
 fi
+kname=$(basename "$kdir")
+[ "$kname" = build ] && kname=$(basename "$(dirname "$kdir")")
 if [ -f "$kdir/Makefile" ]; then
 	tmp=$ROOT/build/sparse
 	rm -rf "$tmp"
@@ -42,15 +43,15 @@ if [ -f "$kdir/Makefile" ]; then
 	# line naming one of our files is ours.
 	if [ $rc = 0 ] && ! grep -qE '(warning|error):' <<< "$out"; then
 		pass=$((pass + 1))
-		echo "ok - lint/sparse ($(basename "$kdir"))"
+		echo "ok - lint/sparse ($kname)"
 	else
 		fail=$((fail + 1))
-		echo "not ok - lint/sparse ($(basename "$kdir"))"
+		echo "not ok - lint/sparse ($kname)"
 		echo "$out" | sed 's/^/# /'
 	fi
 else
 	fail=$((fail + 1))
-	echo "not ok - lint/sparse: no 6.12 kernel headers under /usr/src (run make check as root once)"
+	echo "not ok - lint/sparse: no kernel build tree at $kdir"
 fi
 
 echo "@@counts lint $pass $fail 0"
