@@ -1219,10 +1219,74 @@ static int cmd_ops(void)
 	return 0;
 }
 
+/*
+ * For tools/bench/profile: tell the console the run is ready, then make
+ * each profiled command over and over until the VM is stopped, each call
+ * an op of its own that the profile attributes by its command number and
+ * arguments.  What each is: as in the benchmark's rows (the second of two
+ * identical WRITEs finds what the first remembered).
+ */
+static int cmd_loop(void)
+{
+	struct codeheap_write_entry e[BATCH];
+	struct codeheap_jt_create c = { .size = sizeof(c), .nr_slots = 256 };
+	struct codeheap_jt_patch_entry pe[2][BATCH];
+	struct codeheap_jt_patch pt;
+	FILE *con = fopen("/dev/console", "w");
+	uint64_t fn, base, a, t[2];
+	unsigned long round;
+	int i;
+
+	nullfd = open("/dev/null", O_RDWR);
+	chfd = open("/dev/codeheap", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0 || chfd < 0 || !con)
+		die("open");
+	ch_reserve(4 << 20);
+	fn = ch_alloc(256, 0);
+	base = ch_alloc(BATCH * 256, PAGE);
+	t[0] = ch_alloc(256, 0);
+	t[1] = ch_alloc(256, 0);
+	for (i = 0; i < BATCH; i++)
+		e[i] = (struct codeheap_write_entry){
+			base + i * 256, (uintptr_t)(src_buf + i * 256), 256 };
+	if (ch_ioctl(CODEHEAP_IOC_JT_CREATE, &c))
+		die("JT_CREATE");
+	for (i = 0; i < BATCH; i++) {
+		pe[0][i] = (struct codeheap_jt_patch_entry){ .slot = i,
+							     .target = t[0] };
+		pe[1][i] = (struct codeheap_jt_patch_entry){ .slot = i,
+							     .target = t[1] };
+	}
+	pt = (struct codeheap_jt_patch){ .size = sizeof(pt), .id = c.id };
+	fprintf(con, "@@profile-ready\n");
+	fflush(con);
+	for (round = 0; ; round++) {
+		ch_write(fn, src_buf, 256);
+		ch_write_batch(e, BATCH);
+		a = ch_alloc(256, 0);
+		ch_free(a);
+		pt.entries = (uintptr_t)pe[round & 1];
+		pt.count = 1;
+		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
+		pt.count = BATCH;
+		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
+		ioctl(nullfd, _IO(CODEHEAP_TYPE, 0x7f), 0);
+		ioctl(chfd, _IO(CODEHEAP_TYPE, 0x7f), 0);
+		{
+			struct codeheap_version v = { .size = sizeof(v) };
+
+			ch_ioctl(CODEHEAP_IOC_VERSION, &v);
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "ops"))
 		return cmd_ops();
+	if (argc > 1 && !strcmp(argv[1], "loop"))
+		return cmd_loop();
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "report"))
