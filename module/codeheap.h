@@ -49,6 +49,11 @@
 #error "codeheap supports x86-64 and arm64 only"
 #endif
 
+/* Both have every page in the direct map: page_address() never fails. */
+#ifdef CONFIG_HIGHMEM
+#error "codeheap assumes no highmem"
+#endif
+
 /* One source of truth for the slot layout: the encoders. */
 #define CODEHEAP_CODE_ALIGN		CODEHEAP_ARCH_CODE_ALIGN
 #define CODEHEAP_JT_NEAR_SLOT_SIZE	CODEHEAP_ARCH_NEAR_SLOT_SIZE
@@ -59,6 +64,9 @@
  * space's far jump table.  A grown space is at least twice this.
  */
 #define CODEHEAP_SPACE_OVERHEAD		(64UL << 10)
+
+/* Freed block structs a heap keeps for reuse. */
+#define CODEHEAP_BLOCK_CACHE		16
 
 /* xarray mark of a committed page that PROTECT made inaccessible. */
 #define CODEHEAP_MARK_NONE		XA_MARK_0
@@ -175,9 +183,11 @@ struct codeheap_jt_slot {
  * @ia32: created by a 32-bit (compat) caller: its code runs in 32-bit mode,
  *        where every target is in jmp rel32 reach and far slots must not be
  *        used (x86-64 only)
- * @pages: the block's pages, from the one holding its first byte: stable,
- *         since a sealed block's pages are never decommitted, so a patch
- *         finds its page without an xarray walk
+ * @page0: page number (address >> PAGE_SHIFT) of the block's first byte
+ * @kaddrs: the kernel addresses (direct map: x86-64 and arm64 have no
+ *          highmem) of the block's pages, from @page0 on: stable, since a
+ *          sealed block's pages are never decommitted, so a patch finds
+ *          where to store without an xarray walk or a page_address()
  * @slots: per-slot state
  *
  * Protected by &codeheap_heap.lock.
@@ -191,7 +201,8 @@ struct codeheap_jt {
 	unsigned long near_base;
 	unsigned long far_base;
 	bool ia32;
-	struct page **pages;
+	unsigned long page0;
+	void **kaddrs;
 	struct codeheap_jt_slot slots[];
 };
 
@@ -261,6 +272,10 @@ struct codeheap_write_run {
  * @jt_hint: the jump table looked up last (JT_PATCH, JT_QUERY), found
  *           without an xarray walk by the next lookup; NULL once that
  *           table is gone
+ * @block_cache: freed block structs kept for the next ALLOCs (a JIT frees
+ *               and allocates code all the time), so that neither goes to
+ *               the slab allocator
+ * @nr_cached: entries of @block_cache in use
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -288,6 +303,8 @@ struct codeheap_heap {
 	struct page *wr_page;
 	pgoff_t wr_pgoff;
 	struct codeheap_jt *jt_hint;
+	struct codeheap_block *block_cache[CODEHEAP_BLOCK_CACHE];
+	unsigned int nr_cached;
 };
 
 /**
@@ -335,6 +352,9 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 int codeheap_heap_write(struct codeheap_heap *heap,
 			const struct codeheap_write_entry *e,
 			struct codeheap_write_run *runs, unsigned int count);
+int codeheap_heap_write1(struct codeheap_heap *heap,
+			 const struct codeheap_write_entry *e,
+			 struct codeheap_write_run *run);
 void codeheap_heap_stats(struct codeheap_heap *heap,
 			 struct codeheap_stats *arg);
 int codeheap_space_link_locked(struct codeheap_heap *heap,

@@ -782,6 +782,8 @@ int codeheap_lock_spare(struct codeheap_heap *heap)
 	struct codeheap_pool_node *node = NULL;
 
 	mutex_lock(&heap->lock);
+	if (likely(heap->spare))
+		return 0;
 	while (!heap->spare) {
 		if (node) {
 			heap->spare = node;
@@ -795,6 +797,26 @@ int codeheap_lock_spare(struct codeheap_heap *heap)
 	}
 	kfree(node);
 	return 0;
+}
+
+/* A block struct for ALLOC: a cached one, or a new one (uninitialised). */
+static struct codeheap_block *codeheap_block_get_locked(struct codeheap_heap *heap)
+{
+	lockdep_assert_held(&heap->lock);
+	if (heap->nr_cached)
+		return heap->block_cache[--heap->nr_cached];
+	return kmalloc(sizeof(struct codeheap_block), GFP_KERNEL_ACCOUNT);
+}
+
+/* Give a block struct back: into the cache, or to the slab allocator. */
+static void codeheap_block_put_locked(struct codeheap_heap *heap,
+				      struct codeheap_block *block)
+{
+	lockdep_assert_held(&heap->lock);
+	if (heap->nr_cached < CODEHEAP_BLOCK_CACHE)
+		heap->block_cache[heap->nr_cached++] = block;
+	else
+		kfree(block);
 }
 
 /* Keep a node the pool gave back as the spare, or free it. */
@@ -870,15 +892,10 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 {
 	struct codeheap_pool_node *freed = NULL, *again;
 	unsigned long pstart, pend, added = 0;
+	struct codeheap_block *block = NULL;
 	struct codeheap_space *space;
-	struct codeheap_block *block;
 	u64 start;
 	int ret, tries;
-
-	block = kzalloc(sizeof(*block), GFP_KERNEL_ACCOUNT);
-	if (!block)
-		return -ENOMEM;
-	INIT_HLIST_HEAD(&block->jt_refs);
 
 	for (tries = 0; ; tries++) {
 		ret = codeheap_lock_spare(heap);
@@ -904,7 +921,10 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	 */
 	pstart = round_down(start, PAGE_SIZE);
 	pend = PAGE_ALIGN(start + len);
-	ret = jt ? codeheap_jt_prepare_locked(heap, jt) : 0;
+	block = codeheap_block_get_locked(heap);
+	ret = block ? 0 : -ENOMEM;
+	if (!ret && jt)
+		ret = codeheap_jt_prepare_locked(heap, jt);
 	space = codeheap_space_find(heap, start);
 	if (!ret) {
 		ret = codeheap_commit_locked(heap, space, pstart, pend, false,
@@ -925,6 +945,10 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	block->len = len;
 	block->tag = tag;
 	block->space = space;
+	block->sealed = false;
+	block->jt = NULL;
+	INIT_HLIST_HEAD(&block->jt_refs);
+	block->jt_defaults = 0;
 	rb_add(&block->node, &heap->blocks, codeheap_block_less);
 	space->nr_blocks++;
 	heap->nr_blocks++;
@@ -938,6 +962,8 @@ out_unlock:
 	if (freed)
 		codeheap_spare_keep(heap, freed);
 	freed = NULL;
+	if (block)
+		codeheap_block_put_locked(heap, block);
 	mutex_unlock(&heap->lock);
 	if (added && !ret) {
 		/* Whoever owns the range by now, mapping its pages is right. */
@@ -949,9 +975,10 @@ out_unlock:
 		mutex_unlock(&heap->lock);
 		mmap_read_unlock(heap->mm);
 	}
+	return ret;
+
 out_free:
 	kfree(freed);
-	kfree(block);
 	return ret;
 }
 
@@ -1033,7 +1060,7 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 	if (pstart < pend)
 		codeheap_decommit_locked(heap, codeheap_pgoff(space, pstart),
 					 (pend - pstart) >> PAGE_SHIFT);
-	kfree(block);
+	codeheap_block_put_locked(heap, block);
 }
 
 /**
@@ -1329,14 +1356,17 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 }
 
 /*
- * Copy @iter into the @len bytes of @space from @e[0].dst on, as the page
- * cache copies a write(): one copy_page_from_iter_atomic() per destination
- * page, with page faults disabled (we hold heap->lock, and a fault would
- * take mmap_lock), and no hardened-usercopy object check, the destination
- * being a whole page.  Pages after the first are found by stepping the
- * xarray cursor, not by walking the tree again.  If a source faults, the
- * entry of @e holding the first byte not copied is trap-filled (never left
- * half-written).
+ * Copy the @len bytes at @src, or of @iter when @src is NULL, into the
+ * @len bytes of @space from @e[0].dst on, as the page cache copies a
+ * write(): one copy per destination page, with page faults disabled (we
+ * hold heap->lock, and a fault would take mmap_lock), and no
+ * hardened-usercopy object check, the destination being part of a page we
+ * own, bounded by the page.  One source (@src, access_ok() checked by the
+ * caller) is copied with raw_copy_from_user(), as copyin() does, without
+ * an iov_iter's per-page bookkeeping; several go through @iter.  Pages
+ * after the first are found by stepping the xarray cursor, not by walking
+ * the tree again.  If a source faults, the entry of @e holding the first
+ * byte not copied is trap-filled (never left half-written).
  *
  * Return: how many entries of @e were copied before the one that faulted,
  * or -1 when all @len bytes were copied.
@@ -1345,7 +1375,8 @@ static __always_inline int
 codeheap_write_iter_locked(struct codeheap_heap *heap,
 			   struct codeheap_space *space,
 			   const struct codeheap_write_entry *e,
-			   unsigned long len, struct iov_iter *iter)
+			   unsigned long len, const void __user *src,
+			   struct iov_iter *iter)
 {
 	unsigned long dst = e[0].dst, copied, from, done;
 	pgoff_t pgoff = codeheap_pgoff(space, dst);
@@ -1368,8 +1399,17 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 			page = xas_next(&xas);
 			rcu_read_unlock();
 		}
-		copied = copy_page_from_iter_atomic(page, off, chunk, iter);
 		kaddr = kmap_local_page(page);
+		if (src) {
+			pagefault_disable();
+			copied = chunk - raw_copy_from_user(kaddr + off, src,
+							    chunk);
+			pagefault_enable();
+			src += chunk;
+		} else {
+			copied = copy_page_from_iter_atomic(page, off, chunk,
+							    iter);
+		}
 		flush_icache_range((unsigned long)kaddr + off,
 				   (unsigned long)kaddr + off + copied);
 		kunmap_local(kaddr);
@@ -1408,14 +1448,15 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
 			  const struct codeheap_write_run *run, unsigned int n)
 {
 	unsigned long len = e[n - 1].dst + e[n - 1].len - e[0].dst;
+	const void __user *src = u64_to_user_ptr(e[0].src);
 	struct iov_iter iter;
 
 	if (run->segs == 1) {
-		/* One source: no iovec array to fill. */
-		iov_iter_ubuf(&iter, ITER_SOURCE, u64_to_user_ptr(e[0].src),
-			      len);
+		/* One source: a plain copy, no iov_iter. */
+		if (!access_ok(src, len))
+			return 0;
 		return codeheap_write_iter_locked(heap, run->space, e, len,
-						  &iter);
+						  src, NULL);
 	} else {
 		struct iovec iov[CODEHEAP_WRITE_SEGS];
 		unsigned int i, s = 0;
@@ -1431,7 +1472,7 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
 		}
 		iov_iter_init(&iter, ITER_SOURCE, iov, run->segs, len);
 		return codeheap_write_iter_locked(heap, run->space, e, len,
-						  &iter);
+						  NULL, &iter);
 	}
 }
 
@@ -1487,6 +1528,114 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 			return -EFAULT;
 		nr = codeheap_write_scan(e, count, runs);
 	}
+}
+
+/* Fault a source of at most a page in: its first and last byte. */
+static __always_inline int codeheap_write_probe(const char __user *src,
+						unsigned long len)
+{
+	char c;
+
+	if (!user_read_access_begin(src, len))
+		return -EFAULT;
+	unsafe_get_user(c, src, efault);
+	unsafe_get_user(c, src + len - 1, efault);
+	user_read_access_end();
+	return 0;
+
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/*
+ * Copy one validated entry of at most a page.  Into the page the last
+ * WRITE copied into (a JIT writes function after function into the same
+ * page), with one plain copy; elsewhere as a run.
+ *
+ * Return: 0, or -EAGAIN when the source faulted (the destination is then
+ * trap-filled).
+ */
+static __always_inline int
+codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_space *space,
+		       const struct codeheap_write_entry *e,
+		       const void __user *src)
+{
+	unsigned long off = offset_in_page(e->dst), from;
+	void *kaddr;
+
+	lockdep_assert_held(&heap->lock);
+	if (off + e->len > PAGE_SIZE || !heap->wr_page ||
+	    heap->wr_pgoff != codeheap_pgoff(space, e->dst))
+		return codeheap_write_iter_locked(heap, space, e, e->len, src,
+						  NULL) < 0 ? 0 : -EAGAIN;
+
+	kaddr = kmap_local_page(heap->wr_page) + off;
+	pagefault_disable();
+	if (unlikely(raw_copy_from_user(kaddr, src, e->len))) {
+		pagefault_enable();
+		kunmap_local(kaddr);
+		from = round_down(e->dst, 4);
+		codeheap_fill_locked(heap, space, from,
+				     ALIGN(e->dst + e->len, 4) - from);
+		return -EAGAIN;
+	}
+	pagefault_enable();
+	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + e->len);
+	kunmap_local(kaddr);
+	return 0;
+}
+
+/**
+ * codeheap_heap_write1() - CODEHEAP_IOC_WRITE of one entry
+ * @heap: the heap, owned by the caller
+ * @e: the entry, in kernel memory
+ * @run: scratch room for one run
+ *
+ * What a JIT does most: publish one function.  The same checks, in the
+ * same order, as codeheap_heap_write() makes of one entry, without its
+ * batch machinery: a source of at most a page is faulted in by touching
+ * its first and last byte, the destination is checked against the
+ * allocation the last WRITE went to (or found in the tree) and copied into
+ * in one pass.  Anything else (a longer source, or a source paged out
+ * again before the copy) goes through codeheap_heap_write().
+ *
+ * Return: as codeheap_heap_write().
+ */
+int codeheap_heap_write1(struct codeheap_heap *heap,
+			 const struct codeheap_write_entry *e,
+			 struct codeheap_write_run *run)
+{
+	const void __user *src = u64_to_user_ptr(e->src);
+	u64 dst = e->dst, len = e->len;
+	struct codeheap_block *block;
+	int ret;
+
+	if (!len)
+		return -EINVAL;
+	if (dst + len < dst || e->src + len < e->src)
+		return -EOVERFLOW;
+	if (dst + len > TASK_SIZE)
+		return -ENOENT;
+	if (len > PAGE_SIZE)
+		return codeheap_heap_write(heap, e, run, 1);
+	if (codeheap_write_probe(src, len))
+		return -EFAULT;
+
+	mutex_lock(&heap->lock);
+	block = codeheap_write_block_locked(heap, heap->wr_block, dst);
+	if (!block || len > block->start + block->len - dst) {
+		ret = -ENOENT;
+	} else if (block->sealed) {
+		ret = -EPERM;
+	} else {
+		heap->wr_block = block;
+		ret = codeheap_write1_locked(heap, block->space, e, src);
+	}
+	mutex_unlock(&heap->lock);
+	if (ret == -EAGAIN)	/* paged out again meanwhile: retry, slowly */
+		return codeheap_heap_write(heap, e, run, 1);
+	return ret;
 }
 
 /**
@@ -1577,6 +1726,8 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 
 	rbtree_postorder_for_each_entry_safe(block, btmp, &heap->blocks, node)
 		kfree(block);
+	while (heap->nr_cached)
+		kfree(heap->block_cache[--heap->nr_cached]);
 	rbtree_postorder_for_each_entry_safe(space, stmp, &heap->spaces, node)
 		kfree(space);
 	while ((node = codeheap_pool_pop(&heap->pool)))

@@ -71,25 +71,20 @@ static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
 					     unsigned long addr, u64 val,
 					     unsigned int size)
 {
-	unsigned long first = jt->block->start >> PAGE_SHIFT;
-	struct page *page = jt->pages[(addr >> PAGE_SHIFT) - first];
-	void *kaddr = kmap_local_page(page) + offset_in_page(addr);
+	void *kaddr = jt->kaddrs[(addr >> PAGE_SHIFT) - jt->page0] +
+		      offset_in_page(addr);
 
 	if (size == 8)
 		WRITE_ONCE(*(u64 *)kaddr, val);
 	else
 		WRITE_ONCE(*(u32 *)kaddr, lower_32_bits(val));
 	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
-	kunmap_local(kaddr);
 }
 
-/*
- * Make slot @i jump to @target (0: trap) in the code.  Inline, like the
- * helpers it calls: JT_PATCH runs it for every slot of a batch.
- */
-static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
-						     struct codeheap_jt *jt,
-						     u32 i, u64 target)
+/* The rest of codeheap_jt_store_locked(): 32-bit tables and far slots. */
+static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
+						   struct codeheap_jt *jt,
+						   u32 i, u64 target)
 {
 	unsigned long near = codeheap_jt_near(jt, i);
 	unsigned long far = codeheap_jt_far(jt, i);
@@ -98,21 +93,11 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	u64 __maybe_unused insn;
 
 	lockdep_assert_held(&heap->lock);
-	if (!target) {
-		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
-				 CODEHEAP_JT_NEAR_SLOT_SIZE);
-		return;
-	}
 #if defined(CONFIG_X86_64)
 	if (jt->ia32) {
 		if (!WARN_ON_ONCE(codeheap_x86_64_near_encode_ia32(near, target,
 								   &insn)))
 			codeheap_jt_poke(jt, near, insn, 8);
-		return;
-	}
-	/* Most targets are in near reach: one inline encode, one store. */
-	if (!codeheap_x86_64_near_encode(near, target, &insn)) {
-		codeheap_jt_poke(jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #endif
@@ -129,6 +114,34 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	codeheap_jt_poke(jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
 }
 
+/*
+ * Make slot @i jump to @target (0: trap) in the code.  Inline: JT_PATCH
+ * runs it for every slot of a batch, and most targets are in near reach of
+ * a 64-bit table's slot, one inline encode and one store; the rest is out
+ * of line.
+ */
+static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
+						     struct codeheap_jt *jt,
+						     u32 i, u64 target)
+{
+	unsigned long near = codeheap_jt_near(jt, i);
+	u64 __maybe_unused insn;
+
+	lockdep_assert_held(&heap->lock);
+	if (!target) {
+		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
+				 CODEHEAP_JT_NEAR_SLOT_SIZE);
+		return;
+	}
+#if defined(CONFIG_X86_64)
+	if (!jt->ia32 && !codeheap_x86_64_near_encode(near, target, &insn)) {
+		codeheap_jt_poke(jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
+		return;
+	}
+#endif
+	codeheap_jt_store_slow_locked(heap, jt, i, target);
+}
+
 /* Point slot @i's state at @target, inside @block (NULL: the default). */
 static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
 						   struct codeheap_jt *jt,
@@ -136,13 +149,18 @@ static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
 						   struct codeheap_block *block)
 {
 	struct codeheap_jt_slot *slot = &jt->slots[i];
+	struct codeheap_block *old = slot->block;
 
-	if (slot->block != block) {
-		if (slot->block)
-			hlist_del_init(&slot->link);
+	if (old != block) {
 		slot->block = block;
-		if (block)
+		if (!block) {
+			hlist_del_init(&slot->link);
+		} else {
+			/* Linked iff it had a block: move it, no re-init. */
+			if (old)
+				__hlist_del(&slot->link);
 			hlist_add_head(&slot->link, &block->jt_refs);
+		}
 	}
 	slot->target = target;
 	codeheap_jt_store_locked(heap, jt, i, target);
@@ -226,10 +244,12 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 	block->jt = jt;
 	block->sealed = true;
 	jt->block = block;
+	jt->page0 = block->start >> PAGE_SHIFT;
 	for (addr = round_down(block->start, PAGE_SIZE);
 	     addr < block->start + block->len; addr += PAGE_SIZE)
-		jt->pages[n++] = xa_load(&heap->pages,
-					 codeheap_pgoff(space, addr));
+		jt->kaddrs[n++] = page_address(xa_load(&heap->pages,
+						       codeheap_pgoff(space,
+								      addr)));
 	jt->near_base = block->start;
 	jt->far_base = block->start +
 		ALIGN((unsigned long)jt->nr_slots * CODEHEAP_JT_NEAR_SLOT_SIZE,
@@ -270,11 +290,11 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 		return -E2BIG;
 
 	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots) +
-		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->pages),
+		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->kaddrs),
 		      GFP_KERNEL_ACCOUNT);
 	if (!jt)
 		return -ENOMEM;
-	jt->pages = (struct page **)&jt->slots[arg->nr_slots];
+	jt->kaddrs = (void **)&jt->slots[arg->nr_slots];
 	jt->ia32 = IS_ENABLED(CONFIG_X86_64) && in_compat_syscall();
 	jt->nr_slots = arg->nr_slots;
 	jt->default_target = arg->default_target;
@@ -324,6 +344,7 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
 			   struct codeheap_block **blocks, u32 count)
 {
+	struct codeheap_block *last = NULL;
 	struct codeheap_jt *jt;
 	u32 i;
 	int ret = 0;
@@ -335,22 +356,29 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		goto out_unlock;
 	}
 	for (i = 0; i < count; i++) {
-		u64 target = entries[i].target;
-		struct codeheap_block *last = i ? blocks[i - 1] : NULL;
+		const struct codeheap_jt_patch_entry *pe = &entries[i];
+		u64 target = pe->target;
 
-		if (entries[i].__reserved) {
+		if (pe->__reserved) {
 			ret = -EINVAL;
 			goto out_unlock;
 		}
-		/* Batches often aim several slots into one function. */
-		if (last && target != jt->default_target &&
-		    target >= last->start && target < last->start + last->len)
-			blocks[i] = last;
-		else
-			blocks[i] = codeheap_jt_target_locked(heap, jt, target);
-		if (entries[i].slot >= jt->nr_slots || IS_ERR(blocks[i])) {
+		if (pe->slot >= jt->nr_slots) {
 			ret = -ENOENT;
 			goto out_unlock;
+		}
+		/* Batches often aim several slots into one function. */
+		if (target == jt->default_target) {
+			blocks[i] = NULL;
+		} else if (last && target - last->start < last->len) {
+			blocks[i] = last;
+		} else {
+			last = codeheap_jt_target_locked(heap, jt, target);
+			if (IS_ERR(last)) {
+				ret = -ENOENT;
+				goto out_unlock;
+			}
+			blocks[i] = last;
 		}
 	}
 	for (i = 0; i < count; i++)

@@ -127,9 +127,124 @@ struct codeheap_ucmd {
 	void *cmd;
 };
 
-/* Copy a command's output back, no more than user space said it has room for. */
+/*
+ * Copy @words u64 words in from user memory in one user-access section:
+ * unrolled up to 8 words (every entry and most structs), since a loop
+ * costs several times the load and store of each word.
+ *
+ * Return: true, or false on a fault.
+ */
+static __always_inline bool codeheap_get_words(u64 *dst,
+					       const u64 __user *src,
+					       unsigned int words)
+{
+	unsigned int i;
+
+	if (!user_read_access_begin(src, words * 8))
+		return false;
+	switch (words) {
+	default:
+		for (i = 8; i < words; i++)
+			unsafe_get_user(dst[i], &src[i], fault);
+		fallthrough;
+	case 8:
+		unsafe_get_user(dst[7], &src[7], fault);
+		fallthrough;
+	case 7:
+		unsafe_get_user(dst[6], &src[6], fault);
+		fallthrough;
+	case 6:
+		unsafe_get_user(dst[5], &src[5], fault);
+		fallthrough;
+	case 5:
+		unsafe_get_user(dst[4], &src[4], fault);
+		fallthrough;
+	case 4:
+		unsafe_get_user(dst[3], &src[3], fault);
+		fallthrough;
+	case 3:
+		unsafe_get_user(dst[2], &src[2], fault);
+		fallthrough;
+	case 2:
+		unsafe_get_user(dst[1], &src[1], fault);
+		fallthrough;
+	case 1:
+		unsafe_get_user(dst[0], &src[0], fault);
+		fallthrough;
+	case 0:
+		break;
+	}
+	user_read_access_end();
+	return true;
+
+fault:
+	user_read_access_end();
+	return false;
+}
+
+/* The same out, @words u64 words from @src to user memory at @dst. */
+static __always_inline bool codeheap_put_words(u64 __user *dst,
+					       const u64 *src,
+					       unsigned int words)
+{
+	unsigned int i;
+
+	if (!user_write_access_begin(dst, words * 8))
+		return false;
+	switch (words) {
+	default:
+		for (i = 8; i < words; i++)
+			unsafe_put_user(src[i], &dst[i], fault);
+		fallthrough;
+	case 8:
+		unsafe_put_user(src[7], &dst[7], fault);
+		fallthrough;
+	case 7:
+		unsafe_put_user(src[6], &dst[6], fault);
+		fallthrough;
+	case 6:
+		unsafe_put_user(src[5], &dst[5], fault);
+		fallthrough;
+	case 5:
+		unsafe_put_user(src[4], &dst[4], fault);
+		fallthrough;
+	case 4:
+		unsafe_put_user(src[3], &dst[3], fault);
+		fallthrough;
+	case 3:
+		unsafe_put_user(src[2], &dst[2], fault);
+		fallthrough;
+	case 2:
+		unsafe_put_user(src[1], &dst[1], fault);
+		fallthrough;
+	case 1:
+		unsafe_put_user(src[0], &dst[0], fault);
+		fallthrough;
+	case 0:
+		break;
+	}
+	user_write_access_end();
+	return true;
+
+fault:
+	user_write_access_end();
+	return false;
+}
+
+/*
+ * Copy a command's output back, no more than user space said it has room
+ * for.  The usual caller passes the kernel's size: the struct (a multiple
+ * of 8 bytes) is then written word by word in one user-access section,
+ * which costs a fraction of copy_to_user()'s variable-length copy and its
+ * hardened-usercopy check of the stack buffer.
+ */
 static int codeheap_respond(struct codeheap_ucmd *ucmd, size_t cmd_len)
 {
+	u64 __user *dst = ucmd->ubuffer;
+	const u64 *src = ucmd->cmd;
+
+	if (ucmd->user_size == cmd_len)
+		return codeheap_put_words(dst, src, cmd_len / 8) ? 0 : -EFAULT;
 	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
 			 min_t(size_t, ucmd->user_size, cmd_len)))
 		return -EFAULT;
@@ -322,9 +437,9 @@ static void codeheap_batch_put(struct codeheap_heap *heap, void *stack,
 /*
  * A batch of @count entries of @size bytes copied in from @uptr, followed
  * in the buffer by @count times @scratch bytes of scratch room for the
- * command.  A single entry goes to @stack (room for one entry and its
- * scratch: a larger stack buffer would be zeroed on every call under
- * CONFIG_INIT_STACK_ALL_ZERO), a batch to the heap's batch buffer, kept
+ * command.  A single entry (the usual call) is read word by word in one
+ * user-access section into @stack, room for one entry and its scratch; a
+ * batch goes to the heap's batch buffer, kept
  * between calls (a JIT sends batch after batch), or to a fresh one if that
  * is in use by another thread or too small.  Inlined so that @size is a
  * constant: the entries are copied in pieces of constant length, which
@@ -342,11 +457,20 @@ static __always_inline void *codeheap_batch_get(struct codeheap_heap *heap,
 	void *buf = stack;
 	u32 i = 0;
 
+	if (count == 1) {
+		/* The usual call: one entry, read word by word. */
+		const u64 __user *src = from;
+		u64 *dst = stack;
+
+		if (!codeheap_get_words(dst, src, size / 8))
+			goto efault;
+		return stack;
+	}
 	if (!access_ok(from, array_size(count, size))) {
 		*err = -EFAULT;
 		return NULL;
 	}
-	if (count > 1) {
+	{
 		batch = xchg(&heap->batch, NULL);
 		if (!batch || batch->size < bytes) {
 			kvfree(batch);
@@ -379,7 +503,7 @@ efault:
 static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 {
 	u64 stack[(sizeof(struct codeheap_write_entry) +
-		   sizeof(struct codeheap_write_run)) / 8];
+		   sizeof(struct codeheap_write_run)) / 8] __uninitialized;
 	struct codeheap_write *cmd = ucmd->cmd;
 	struct codeheap_write_entry *entries;
 	int ret;
@@ -395,6 +519,9 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 				     cmd->entries, &ret);
 	if (!entries)
 		return ret;
+	if (cmd->count == 1)
+		return codeheap_heap_write1(ucmd->heap, entries,
+					    (void *)(entries + 1));
 	ret = codeheap_heap_write(ucmd->heap, entries,
 				  (void *)(entries + cmd->count), cmd->count);
 	codeheap_batch_put(ucmd->heap, stack, entries);
@@ -432,7 +559,7 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 {
 	u64 stack[(sizeof(struct codeheap_jt_patch_entry) +
-		   sizeof(struct codeheap_block *)) / 8];
+		   sizeof(struct codeheap_block *)) / 8] __uninitialized;
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
 	struct codeheap_jt_patch_entry *entries;
 	void *blocks;
@@ -516,7 +643,8 @@ struct codeheap_ioctl_op {
 	[_nr] = {							\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union codeheap_ucmd_buffer) < \
-					  sizeof(_struct)),		\
+					  sizeof(_struct)) +		\
+			BUILD_BUG_ON_ZERO(sizeof(_struct) % 8),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.owner_only = _owner_only,				\
 		.execute = _fn,						\
@@ -557,13 +685,40 @@ static const struct codeheap_ioctl_op codeheap_ioctl_ops[] = {
 			  struct codeheap_jt_destroy, __reserved, true),
 };
 
+/*
+ * The usual call: user space passes the kernel's size of the struct (the
+ * one its header was built with).  Read the kernel's size of it word by
+ * word in one user-access section and check its size field: a small
+ * fraction of the cost of get_user() and copy_struct_from_user(), whose
+ * variable-length copy is checked by hardened usercopy and copies byte
+ * runs.
+ *
+ * Return: 0 with @buf filled, or 1 for any other size or a fault, which
+ * the caller then handles with copy_struct_from_user() and its exact
+ * errors.
+ */
+static __always_inline int
+codeheap_read_cmd(union codeheap_ucmd_buffer *buf, unsigned int ksize,
+		  const void __user *ubuf)
+{
+	u64 *dst = (u64 *)buf;
+
+	/* The size is the low half of the first word (little-endian). */
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_CPU_BIG_ENDIAN));
+	if (!codeheap_get_words(dst, ubuf, ksize / 8) ||
+	    lower_32_bits(dst[0]) != ksize)
+		return 1;
+	return 0;
+}
+
 static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 				unsigned long arg)
 {
 	struct codeheap_heap *heap = filp->private_data;
 	const struct codeheap_ioctl_op *op;
-	union codeheap_ucmd_buffer buf;
-	struct codeheap_ucmd ucmd = {};
+	/* Filled before use: skip CONFIG_INIT_STACK_ALL_ZERO's zeroing. */
+	union codeheap_ucmd_buffer buf __uninitialized;
+	struct codeheap_ucmd ucmd __uninitialized;
 	unsigned int nr;
 	int ret;
 
@@ -581,13 +736,17 @@ static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 
 	ucmd.heap = heap;
 	ucmd.ubuffer = (void __user *)arg;
+	ucmd.cmd = &buf;
+	if (!codeheap_read_cmd(&buf, op->size, ucmd.ubuffer)) {
+		ucmd.user_size = op->size;
+		return op->execute(&ucmd);
+	}
+
 	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
 	if (ret)
 		return ret;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
-
-	ucmd.cmd = &buf;
 	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
 	if (ret)

@@ -2,7 +2,11 @@
 /*
  * codeheap_bench: codeheap against the W^X schemes a JIT would use instead.
  *
- *   codeheap_bench run [--label L]       in the guest: measure, print raw rows
+ *   codeheap_bench run [--label L] [--rows R,...]
+ *                                        in the guest: measure, print raw
+ *                                        rows (all, or those named: baseline,
+ *                                        publish, batch, first_exec,
+ *                                        jump_slots, threads, alloc_free)
  *   codeheap_bench report KERNEL ICOUNT WALL
  *                                        on the host: the Markdown table
  *
@@ -770,11 +774,18 @@ static void row_threads(void)
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *label = argc > 2 && !strcmp(argv[1], "--label") ?
-			    argv[2] : "run";
+	const char *label = "run", *rows = NULL;
 	struct codeheap_version v = { .size = sizeof(v) };
 	size_t i;
 
+	for (i = 1; i + 1 < (size_t)argc; i += 2) {
+		if (!strcmp(argv[i], "--label"))
+			label = argv[i + 1];
+		else if (!strcmp(argv[i], "--rows"))
+			rows = argv[i + 1];
+		else
+			die("unknown option %s", argv[i]);
+	}
 	nullfd = open("/dev/null", O_RDWR);
 	chfd = open("/dev/codeheap", O_RDWR | O_CLOEXEC);
 	if (nullfd < 0 || chfd < 0)
@@ -790,15 +801,20 @@ static int cmd_run(int argc, char **argv)
 	/* Room for everything but the fill of row_alloc_free. */
 	ch_reserve(64 << 20);
 
-	row_baseline();
-	row_publish(256);
-	row_publish(4096);
-	row_publish(16384);
-	row_batch();
-	row_first_exec();
-	row_jump_slots();
-	row_threads();
-	row_alloc_free();
+#define ROW(name, call) do {					\
+	if (!rows || strstr(rows, name))				\
+		call;							\
+} while (0)
+	ROW("baseline", row_baseline());
+	ROW("publish", row_publish(256));
+	ROW("publish", row_publish(4096));
+	ROW("publish", row_publish(16384));
+	ROW("batch", row_batch());
+	ROW("first_exec", row_first_exec());
+	ROW("jump_slots", row_jump_slots());
+	ROW("threads", row_threads());
+	ROW("alloc_free", row_alloc_free());
+#undef ROW
 	printf("N done\n");
 	return 0;
 }
@@ -1262,6 +1278,7 @@ static int cmd_loop(void)
 	fflush(con);
 	for (round = 0; ; round++) {
 		ch_write(fn, src_buf, 256);
+		ch_write(fn, src_buf, 256);
 		ch_write_batch(e, BATCH);
 		a = ch_alloc(256, 0);
 		ch_free(a);
@@ -1291,7 +1308,7 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return cmd_report(argc, argv);
-	fprintf(stderr, "usage: codeheap_bench run [--label L]\n"
+	fprintf(stderr, "usage: codeheap_bench run [--label L] [--rows R,...]\n"
 		"       codeheap_bench report KERNEL ICOUNT.raw WALL.raw\n");
 	return 2;
 }
