@@ -1197,13 +1197,18 @@ codeheap_run_add(struct codeheap_write_run *runs, unsigned int nr,
  * Return: the number of runs, or -EINVAL, -EOVERFLOW or -ENOENT for the
  * first entry that is wrong.
  */
+static int codeheap_write_scan_exact(const struct codeheap_write_entry *e,
+				     unsigned int count,
+				     struct codeheap_write_run *runs);
+
 static __always_inline int
-codeheap_write_scan(const struct codeheap_write_entry *e,
-		    unsigned int count, struct codeheap_write_run *runs)
+codeheap_write_scan_one(const struct codeheap_write_entry *e,
+			unsigned int count, struct codeheap_write_run *runs,
+			bool exact)
 {
 	const struct codeheap_write_entry *p = e, *end = e + count;
 	/* No run ends at limit + 1: the first entry starts a run. */
-	u64 limit = TASK_SIZE, dend = limit + 1, send = 0, len;
+	u64 limit = TASK_SIZE, dend = limit + 1, send = 0, sstart, len;
 	unsigned int nr = 0;
 
 	while (p < end) {
@@ -1220,28 +1225,46 @@ codeheap_write_scan(const struct codeheap_write_entry *e,
 				      src == send);
 		dend = dst + len;
 		send = src + len;
+		p++;
 
 		/*
 		 * The usual entry continues the run, destination and source,
-		 * and passes its checks: 0 < len < limit, so dend + len
-		 * (dend <= limit) cannot wrap; dend + len <= limit; send +
-		 * len does not wrap.  When either of the last two fails, the
-		 * entry is wrong and the checks above return its error, so
-		 * dend and send are not needed any more.
+		 * with 0 < len < limit.  Whether the run stays below limit and
+		 * its sources do not wrap is checked once, after it: the
+		 * lengths add up to less than 2^63 (at most 2^16 entries,
+		 * each shorter than 2^47), so a wrap shows as an end below the
+		 * start.  If either fails, some entry of the run is wrong:
+		 * codeheap_write_scan_exact() finds the first.
 		 */
-		while (++p < end) {
+		if (exact)
+			continue;
+		sstart = send - len;
+		for (; p < end; p++) {
 			len = p->len;
 			if (p->dst != dend || p->src != send || len - 1 >= limit)
 				break;
 			dend += len;
-			if (dend > limit)
-				break;
 			send += len;
-			if (send < len)
-				break;
 		}
+		if (dend > limit || send < sstart)
+			return codeheap_write_scan_exact(e, count, runs);
 	}
 	return nr;
+}
+
+/* Entry by entry, every check on every entry: the first wrong one's error. */
+static noinline int
+codeheap_write_scan_exact(const struct codeheap_write_entry *e,
+			  unsigned int count, struct codeheap_write_run *runs)
+{
+	return codeheap_write_scan_one(e, count, runs, true);
+}
+
+static __always_inline int
+codeheap_write_scan(const struct codeheap_write_entry *e,
+		    unsigned int count, struct codeheap_write_run *runs)
+{
+	return codeheap_write_scan_one(e, count, runs, false);
 }
 
 /*

@@ -345,7 +345,9 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   struct codeheap_block **blocks, u32 count)
 {
 	struct codeheap_block *last = NULL;
+	u64 lstart = 0, llen = 0, def;
 	struct codeheap_jt *jt;
+	u32 nr_slots;
 	u32 i;
 	int ret = 0;
 
@@ -355,6 +357,9 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		ret = -ENOENT;
 		goto out_unlock;
 	}
+	/* In locals: the stores to blocks[] would make the compiler reload. */
+	nr_slots = jt->nr_slots;
+	def = jt->default_target;
 	for (i = 0; i < count; i++) {
 		const struct codeheap_jt_patch_entry *pe = &entries[i];
 		u64 target = pe->target;
@@ -363,14 +368,14 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			ret = -EINVAL;
 			goto out_unlock;
 		}
-		if (pe->slot >= jt->nr_slots) {
+		if (pe->slot >= nr_slots) {
 			ret = -ENOENT;
 			goto out_unlock;
 		}
 		/* Batches often aim several slots into one function. */
-		if (target == jt->default_target) {
+		if (target == def) {
 			blocks[i] = NULL;
-		} else if (last && target - last->start < last->len) {
+		} else if (target - lstart < llen) {
 			blocks[i] = last;
 		} else {
 			last = codeheap_jt_target_locked(heap, jt, target);
@@ -378,6 +383,8 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 				ret = -ENOENT;
 				goto out_unlock;
 			}
+			lstart = last->start;
+			llen = last->len;
 			blocks[i] = last;
 		}
 	}
