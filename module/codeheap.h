@@ -133,6 +133,8 @@ struct codeheap_jt;
  * @len: length in bytes, a multiple of %CODEHEAP_CODE_ALIGN
  * @tag: the user's tag
  * @space: the reservation it lies in
+ * @page: the committed page holding @start: a live block's pages are never
+ *        decommitted, so WRITE and FREE reach it without an xarray walk
  * @sealed: SEAL made it immutable (jump tables are born sealed)
  * @jt: the jump table whose slots this block holds, or NULL
  * @jt_refs: slots (struct codeheap_jt_slot.link) that jump into this
@@ -148,6 +150,7 @@ struct codeheap_block {
 	unsigned long len;
 	u64 tag;
 	struct codeheap_space *space;
+	struct page *page;
 	bool sealed;
 	struct codeheap_jt *jt;
 	struct hlist_head jt_refs;
@@ -378,6 +381,8 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
 			   struct codeheap_block **blocks, u32 count);
+int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
+			    const struct codeheap_jt_patch_entry *e);
 int codeheap_heap_jt_query(struct codeheap_heap *heap,
 			   struct codeheap_jt_query *arg);
 int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id);

@@ -116,13 +116,7 @@ struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
 	return block && block->start <= addr ? block : NULL;
 }
 
-/* rb_add() orders: blocks and spaces by start address. */
-static bool codeheap_block_less(struct rb_node *a, const struct rb_node *b)
-{
-	return rb_entry(a, struct codeheap_block, node)->start <
-	       rb_entry(b, struct codeheap_block, node)->start;
-}
-
+/* rb_add() order: spaces by start address. */
 static bool codeheap_space_less(struct rb_node *a, const struct rb_node *b)
 {
 	return rb_entry(a, struct codeheap_space, node)->start <
@@ -283,6 +277,24 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 		}
 		addr += chunk;
 	}
+}
+
+/* Fill a block with traps, its first page through @block->page. */
+static void codeheap_block_fill_locked(struct codeheap_heap *heap,
+				       struct codeheap_block *block)
+{
+	unsigned long off = offset_in_page(block->start);
+	unsigned long first = min(block->len, PAGE_SIZE - off);
+	void *kaddr;
+
+	lockdep_assert_held(&heap->lock);
+	kaddr = kmap_local_page(block->page) + off;
+	codeheap_trap_fill(kaddr, first);
+	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + first);
+	kunmap_local(kaddr);
+	if (block->len > first)
+		codeheap_fill_locked(heap, block->space, block->start + first,
+				     block->len - first);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -872,6 +884,71 @@ static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
 	return ret;
 }
 
+/*
+ * Link @block (@start set) into the tree by start address.  Its neighbours
+ * come for free on the way down: the last node the descent went right of
+ * is the block before it (@prev), the last it went left of the one after
+ * (@next).
+ */
+static void codeheap_block_insert_locked(struct codeheap_heap *heap,
+					 struct codeheap_block *block,
+					 struct codeheap_block **prev,
+					 struct codeheap_block **next)
+{
+	struct rb_node **link = &heap->blocks.rb_node, *parent = NULL;
+	struct codeheap_block *b;
+
+	lockdep_assert_held(&heap->lock);
+	*prev = NULL;
+	*next = NULL;
+	while (*link) {
+		parent = *link;
+		b = rb_entry(parent, struct codeheap_block, node);
+		if (block->start < b->start) {
+			*next = b;
+			link = &parent->rb_left;
+		} else {
+			*prev = b;
+			link = &parent->rb_right;
+		}
+	}
+	rb_link_node(&block->node, parent, link);
+	rb_insert_color(&block->node, &heap->blocks);
+}
+
+/*
+ * Commit the pages of a new block and set @block->page.  A live block's
+ * pages are committed, so a block inside one page that a neighbour starts
+ * in (most allocations: functions follow each other in a page) needs no
+ * commit and takes the neighbour's page, without an xarray walk.
+ */
+static int codeheap_block_commit_locked(struct codeheap_heap *heap,
+					struct codeheap_space *space,
+					struct codeheap_block *block,
+					struct codeheap_block *prev,
+					struct codeheap_block *next,
+					unsigned long *added)
+{
+	unsigned long pstart = round_down(block->start, PAGE_SIZE);
+	unsigned long pend = PAGE_ALIGN(block->start + block->len);
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	*added = 0;
+	block->page = NULL;
+	if (prev && round_down(prev->start, PAGE_SIZE) == pstart)
+		block->page = prev->page;
+	else if (next && round_down(next->start, PAGE_SIZE) == pstart)
+		block->page = next->page;
+	if (block->page && pend - pstart == PAGE_SIZE)
+		return 0;
+	ret = codeheap_commit_locked(heap, space, pstart, pend, false, added);
+	if (!ret && !block->page)
+		block->page = xa_load(&heap->pages,
+				      codeheap_pgoff(space, pstart));
+	return ret;
+}
+
 /**
  * codeheap_block_alloc() - allocate a block, growing the heap if needed
  * @heap: the heap, owned by the caller
@@ -890,9 +967,9 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 u64 align, u64 lo, u64 hi, u64 tag,
 			 struct codeheap_jt *jt, u64 *addr)
 {
+	struct codeheap_block *block = NULL, *prev, *next;
 	struct codeheap_pool_node *freed = NULL, *again;
 	unsigned long pstart, pend, added = 0;
-	struct codeheap_block *block = NULL;
 	struct codeheap_space *space;
 	u64 start;
 	int ret, tries;
@@ -927,10 +1004,16 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 		ret = codeheap_jt_prepare_locked(heap, jt);
 	space = codeheap_space_find(heap, start);
 	if (!ret) {
-		ret = codeheap_commit_locked(heap, space, pstart, pend, false,
-					     &added);
-		if (ret && jt)
-			codeheap_jt_unprepare_locked(heap, jt);
+		block->start = start;
+		block->len = len;
+		codeheap_block_insert_locked(heap, block, &prev, &next);
+		ret = codeheap_block_commit_locked(heap, space, block, prev,
+						   next, &added);
+		if (ret) {
+			rb_erase(&block->node, &heap->blocks);
+			if (jt)
+				codeheap_jt_unprepare_locked(heap, jt);
+		}
 	}
 	if (ret) {
 		/* Give the range back: the pool needs at most the node it freed. */
@@ -941,15 +1024,12 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 		goto out_unlock;
 	}
 
-	block->start = start;
-	block->len = len;
 	block->tag = tag;
 	block->space = space;
 	block->sealed = false;
 	block->jt = NULL;
 	INIT_HLIST_HEAD(&block->jt_refs);
 	block->jt_defaults = 0;
-	rb_add(&block->node, &heap->blocks, codeheap_block_less);
 	space->nr_blocks++;
 	heap->nr_blocks++;
 	heap->allocated += len;
@@ -1027,28 +1107,45 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 {
 	struct codeheap_space *space = block->space;
 	struct codeheap_pool_node *freed = NULL;
+	unsigned long pstart, pend, lo, hi;
 	struct codeheap_block *prev, *next;
-	unsigned long pstart, pend;
+	u64 mstart, msize;
+	int ret = -ENOENT;
 
 	lockdep_assert_held(&heap->lock);
-	codeheap_fill_locked(heap, space, block->start, block->len);
+	codeheap_block_fill_locked(heap, block);
 
-	/* Pages shared with a neighbour stay committed. */
 	pstart = round_down(block->start, PAGE_SIZE);
 	pend = PAGE_ALIGN(block->start + block->len);
-	prev = rb_entry_safe(rb_prev(&block->node), struct codeheap_block, node);
-	next = rb_entry_safe(rb_next(&block->node), struct codeheap_block, node);
-	if (prev && prev->start + prev->len > pstart)
-		pstart += PAGE_SIZE;
-	if (next && next->start < pend)
-		pend -= PAGE_SIZE;
-
 	if (!space->detached) {
-		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, block->start,
-						     block->len, NULL, NULL,
-						     &heap->spare, &freed));
+		ret = codeheap_pool_merge(&heap->pool, block->start, block->len,
+					  &mstart, &msize, &heap->spare, &freed);
+		codeheap_pool_ok(ret);
 		if (freed)
 			codeheap_spare_keep(heap, freed);
+	}
+	if (!ret) {
+		/*
+		 * V8's FreeCode rule: the pages that lie in the free range the
+		 * block merged into (the space's fence counting as free) are
+		 * covered by no live block any more.
+		 */
+		lo = mstart;
+		hi = mstart + msize;
+		if (hi == space->end - CODEHEAP_CODE_ALIGN)
+			hi = space->end;
+		pstart = max(pstart, PAGE_ALIGN(lo));
+		pend = min(pend, round_down(hi, PAGE_SIZE));
+	} else {
+		/* Detached: no pool.  Pages shared with a neighbour stay. */
+		prev = rb_entry_safe(rb_prev(&block->node),
+				     struct codeheap_block, node);
+		next = rb_entry_safe(rb_next(&block->node),
+				     struct codeheap_block, node);
+		if (prev && prev->start + prev->len > pstart)
+			pstart += PAGE_SIZE;
+		if (next && next->start < pend)
+			pend -= PAGE_SIZE;
 	}
 	rb_erase(&block->node, &heap->blocks);
 	if (heap->wr_block == block)
@@ -1571,29 +1668,48 @@ efault:
 	return -EFAULT;
 }
 
+/* One entry as a run: out of line, to keep its frame off the usual path. */
+static noinline int
+codeheap_write1_run_locked(struct codeheap_heap *heap,
+			   struct codeheap_space *space,
+			   const struct codeheap_write_entry *e,
+			   const void __user *src)
+{
+	return codeheap_write_iter_locked(heap, space, e, e->len, src,
+					  NULL) < 0 ? 0 : -EAGAIN;
+}
+
 /*
- * Copy one validated entry of at most a page.  Into the page the last
- * WRITE copied into (a JIT writes function after function into the same
- * page), with one plain copy; elsewhere as a run.
+ * Copy one validated entry of at most a page, into @block.  Into the
+ * block's first page or the page the last WRITE copied into (a JIT writes
+ * function after function into the same page) with one plain copy, found
+ * without an xarray walk; elsewhere as a run.
  *
  * Return: 0, or -EAGAIN when the source faulted (the destination is then
  * trap-filled).
  */
 static __always_inline int
-codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_space *space,
+codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_block *block,
 		       const struct codeheap_write_entry *e,
 		       const void __user *src)
 {
 	unsigned long off = offset_in_page(e->dst), from;
+	struct codeheap_space *space = block->space;
+	struct page *page;
 	void *kaddr;
 
 	lockdep_assert_held(&heap->lock);
-	if (off + e->len > PAGE_SIZE || !heap->wr_page ||
-	    heap->wr_pgoff != codeheap_pgoff(space, e->dst))
-		return codeheap_write_iter_locked(heap, space, e, e->len, src,
-						  NULL) < 0 ? 0 : -EAGAIN;
+	if (off + e->len > PAGE_SIZE)
+		return codeheap_write1_run_locked(heap, space, e, src);
+	if (round_down(e->dst, PAGE_SIZE) == round_down(block->start, PAGE_SIZE))
+		page = block->page;
+	else if (heap->wr_page &&
+		 heap->wr_pgoff == codeheap_pgoff(space, e->dst))
+		page = heap->wr_page;
+	else
+		return codeheap_write1_run_locked(heap, space, e, src);
 
-	kaddr = kmap_local_page(heap->wr_page) + off;
+	kaddr = kmap_local_page(page) + off;
 	pagefault_disable();
 	if (unlikely(raw_copy_from_user(kaddr, src, e->len))) {
 		pagefault_enable();
@@ -1653,7 +1769,7 @@ int codeheap_heap_write1(struct codeheap_heap *heap,
 		ret = -EPERM;
 	} else {
 		heap->wr_block = block;
-		ret = codeheap_write1_locked(heap, block->space, e, src);
+		ret = codeheap_write1_locked(heap, block, e, src);
 	}
 	mutex_unlock(&heap->lock);
 	if (ret == -EAGAIN)	/* paged out again meanwhile: retry, slowly */
