@@ -142,6 +142,25 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	codeheap_jt_store_slow_locked(heap, jt, i, target);
 }
 
+/* Put @slot on the reverse index of @block (NULL: the default's). */
+static __always_inline void codeheap_jt_link(struct codeheap_jt_slot *slot,
+					     struct codeheap_block *block)
+{
+	struct codeheap_block *old = slot->block;
+
+	if (old == block)
+		return;
+	slot->block = block;
+	if (!block) {
+		hlist_del_init(&slot->link);
+	} else {
+		/* Linked iff it had a block: move it, no re-init. */
+		if (old)
+			__hlist_del(&slot->link);
+		hlist_add_head(&slot->link, &block->jt_refs);
+	}
+}
+
 /* Point slot @i's state at @target, inside @block (NULL: the default). */
 static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
 						   struct codeheap_jt *jt,
@@ -149,19 +168,8 @@ static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
 						   struct codeheap_block *block)
 {
 	struct codeheap_jt_slot *slot = &jt->slots[i];
-	struct codeheap_block *old = slot->block;
 
-	if (old != block) {
-		slot->block = block;
-		if (!block) {
-			hlist_del_init(&slot->link);
-		} else {
-			/* Linked iff it had a block: move it, no re-init. */
-			if (old)
-				__hlist_del(&slot->link);
-			hlist_add_head(&slot->link, &block->jt_refs);
-		}
-	}
+	codeheap_jt_link(slot, block);
 	slot->target = target;
 	codeheap_jt_store_locked(heap, jt, i, target);
 }
@@ -345,8 +353,12 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   struct codeheap_block **blocks, u32 count)
 {
 	struct codeheap_block *last = NULL;
+	unsigned long page0, near_base;
 	u64 lstart = 0, llen = 0, def;
+	struct codeheap_jt_slot *slots;
 	struct codeheap_jt *jt;
+	bool __maybe_unused fast;
+	void **kaddrs;
 	u32 nr_slots;
 	u32 i;
 	int ret = 0;
@@ -388,10 +400,80 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			blocks[i] = last;
 		}
 	}
-	for (i = 0; i < count; i++)
-		codeheap_jt_set_locked(heap, jt, entries[i].slot,
-				       entries[i].target, blocks[i]);
+	/*
+	 * Apply, as codeheap_jt_set_locked() would, with the table's fields
+	 * in locals: each store through a slot would make the compiler reload
+	 * them.  The usual slot, a 64-bit table's with a target in near
+	 * reach, is one inline encode and one store.
+	 */
+	slots = jt->slots;
+	kaddrs = jt->kaddrs;
+	page0 = jt->page0;
+	near_base = jt->near_base;
+	fast = !IS_ENABLED(CONFIG_X86_64) || !jt->ia32;
+	for (i = 0; i < count; i++) {
+		u32 n = entries[i].slot;
+		u64 target = entries[i].target;
+		unsigned long near = near_base +
+				     (unsigned long)n * CODEHEAP_JT_NEAR_SLOT_SIZE;
+		u64 __maybe_unused insn;
+
+		codeheap_jt_link(&slots[n], blocks[i]);
+		slots[n].target = target;
+#if defined(CONFIG_X86_64)
+		if (fast && target &&
+		    !codeheap_x86_64_near_encode(near, target, &insn)) {
+			void *kaddr = kaddrs[(near >> PAGE_SHIFT) - page0] +
+				      offset_in_page(near);
+
+			WRITE_ONCE(*(u64 *)kaddr, insn);
+			flush_icache_range((unsigned long)kaddr,
+					   (unsigned long)kaddr + 8);
+			continue;
+		}
+#endif
+		codeheap_jt_store_locked(heap, jt, n, target);
+	}
 out_unlock:
+	mutex_unlock(&heap->lock);
+	return ret;
+}
+
+/**
+ * codeheap_heap_jt_patch1() - CODEHEAP_IOC_JT_PATCH of one entry
+ * @heap: the heap, owned by the caller
+ * @id: the table
+ * @e: the entry, in kernel memory
+ *
+ * What a JIT does most, retarget one call: the checks of
+ * codeheap_heap_jt_patch(), in the same order, for one entry.
+ *
+ * Return: as codeheap_heap_jt_patch().
+ */
+int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
+			    const struct codeheap_jt_patch_entry *e)
+{
+	struct codeheap_block *block = NULL;
+	struct codeheap_jt *jt;
+	int ret = 0;
+
+	mutex_lock(&heap->lock);
+	jt = codeheap_jt_find_locked(heap, id);
+	if (!jt) {
+		ret = -ENOENT;
+	} else if (e->__reserved) {
+		ret = -EINVAL;
+	} else if (e->slot >= jt->nr_slots) {
+		ret = -ENOENT;
+	} else {
+		if (e->target != jt->default_target)
+			block = codeheap_jt_target_locked(heap, jt, e->target);
+		if (IS_ERR(block))
+			ret = -ENOENT;
+		else
+			codeheap_jt_set_locked(heap, jt, e->slot, e->target,
+					       block);
+	}
 	mutex_unlock(&heap->lock);
 	return ret;
 }

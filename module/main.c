@@ -711,6 +711,47 @@ codeheap_read_cmd(union codeheap_ucmd_buffer *buf, unsigned int ksize,
 	return 0;
 }
 
+/*
+ * WRITE and JT_PATCH of one entry, passed with the kernel's struct size:
+ * what a JIT does most (publish a function, retarget a call).  The struct
+ * and the entry are read here and handed straight to the heap, without
+ * the command table's indirection.
+ *
+ * Return: the command's result, or 1 for any other form of the call,
+ * which the caller then runs through the table (which reads it again and
+ * gives every error its errno).
+ */
+static __always_inline int codeheap_ioctl_one(struct codeheap_heap *heap,
+					      unsigned int nr,
+					      const void __user *arg)
+{
+	union {
+		struct codeheap_write write;
+		struct codeheap_jt_patch patch;
+	} cmd __uninitialized;
+	u64 e[(sizeof(struct codeheap_write_entry) +
+	       sizeof(struct codeheap_write_run)) / 8] __uninitialized;
+
+	BUILD_BUG_ON(sizeof(cmd.write) != sizeof(cmd.patch));
+	if (!codeheap_get_words((u64 *)&cmd, arg, sizeof(cmd) / 8))
+		return 1;
+	if (nr == CODEHEAP_CMD_WRITE) {
+		if (cmd.write.size != sizeof(cmd.write) || cmd.write.flags ||
+		    cmd.write.count != 1 || cmd.write.__reserved ||
+		    !codeheap_get_words(e, u64_to_user_ptr(cmd.write.entries),
+					sizeof(struct codeheap_write_entry) / 8))
+			return 1;
+		return codeheap_heap_write1(heap, (void *)e,
+					    (void *)(e + sizeof(struct codeheap_write_entry) / 8));
+	}
+	if (cmd.patch.size != sizeof(cmd.patch) || cmd.patch.flags ||
+	    cmd.patch.count != 1 ||
+	    !codeheap_get_words(e, u64_to_user_ptr(cmd.patch.entries),
+				sizeof(struct codeheap_jt_patch_entry) / 8))
+		return 1;
+	return codeheap_heap_jt_patch1(heap, cmd.patch.id, (void *)e);
+}
+
 static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 				unsigned long arg)
 {
@@ -733,6 +774,12 @@ static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 
 	if (op->owner_only && !codeheap_heap_owned(heap))
 		return -EPERM;
+
+	if (nr == CODEHEAP_CMD_WRITE || nr == CODEHEAP_CMD_JT_PATCH) {
+		ret = codeheap_ioctl_one(heap, nr, (void __user *)arg);
+		if (ret <= 0)
+			return ret;
+	}
 
 	ucmd.heap = heap;
 	ucmd.ubuffer = (void __user *)arg;
