@@ -1242,8 +1242,9 @@ static int cmd_ops(void)
  * arguments.  What each is: as in the benchmark's rows (the second of two
  * identical WRITEs finds what the first remembered).
  */
-static int cmd_loop(void)
+static int cmd_loop(int argc, char **argv)
 {
+	long fill = argc > 2 && !strcmp(argv[1], "--fill") ? atol(argv[2]) : 0;
 	struct codeheap_write_entry e[BATCH];
 	struct codeheap_jt_create c = { .size = sizeof(c), .nr_slots = 256 };
 	struct codeheap_jt_patch_entry pe[2][BATCH];
@@ -1274,6 +1275,12 @@ static int cmd_loop(void)
 							     .target = t[1] };
 	}
 	pt = (struct codeheap_jt_patch){ .size = sizeof(pt), .id = c.id };
+	/* The heap of row_alloc_free(): @fill live allocations, as many holes. */
+	for (long k = 0; k < 2 * fill; k++) {
+		a = ch_alloc(64, 0);
+		if (k & 1)
+			ch_free(a);
+	}
 	fprintf(con, "@@profile-ready\n");
 	fflush(con);
 	for (round = 0; ; round++) {
@@ -1303,7 +1310,7 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "ops"))
 		return cmd_ops();
 	if (argc > 1 && !strcmp(argv[1], "loop"))
-		return cmd_loop();
+		return cmd_loop(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "report"))
