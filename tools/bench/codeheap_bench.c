@@ -1244,7 +1244,8 @@ static int cmd_ops(void)
  */
 static int cmd_loop(int argc, char **argv)
 {
-	long fill = argc > 2 && !strcmp(argv[1], "--fill") ? atol(argv[2]) : 0;
+	long fill = 0;
+	bool rows = false;
 	struct codeheap_write_entry e[BATCH];
 	struct codeheap_jt_create c = { .size = sizeof(c), .nr_slots = 256 };
 	struct codeheap_jt_patch_entry pe[2][BATCH];
@@ -1254,6 +1255,14 @@ static int cmd_loop(int argc, char **argv)
 	unsigned long round;
 	int i;
 
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--fill") && i + 1 < argc)
+			fill = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--rows"))
+			rows = true;
+		else
+			die("unknown option %s", argv[i]);
+	}
 	nullfd = open("/dev/null", O_RDWR);
 	chfd = open("/dev/codeheap", O_RDWR | O_CLOEXEC);
 	if (nullfd < 0 || chfd < 0 || !con)
@@ -1275,11 +1284,30 @@ static int cmd_loop(int argc, char **argv)
 							     .target = t[1] };
 	}
 	pt = (struct codeheap_jt_patch){ .size = sizeof(pt), .id = c.id };
+	if (rows) {
+		/* The heap as the benchmark leaves it before row_alloc_free(). */
+		for (i = 0; i < (int)sizeof(src_buf); i++)
+			src_buf[i] = i % 64 ? 0xcc : 0xc3;
+		ch_reserve(64 << 20);
+		row_baseline();
+		row_publish(256);
+		row_publish(4096);
+		row_publish(16384);
+		row_batch();
+		row_first_exec();
+		row_jump_slots();
+	}
 	/* The heap of row_alloc_free(): @fill live allocations, as many holes. */
-	for (long k = 0; k < 2 * fill; k++) {
-		a = ch_alloc(64, 0);
-		if (k & 1)
-			ch_free(a);
+	if (fill) {
+		uint64_t *chunk = malloc(2 * fill * sizeof(*chunk));
+
+		if (!chunk)
+			die("malloc");
+		for (long k = 0; k < 2 * fill; k++)
+			chunk[k] = ch_alloc(64, 0);
+		for (long k = 1; k < 2 * fill; k += 2)
+			ch_free(chunk[k]);
+		free(chunk);
 	}
 	fprintf(con, "@@profile-ready\n");
 	fflush(con);
