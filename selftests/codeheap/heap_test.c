@@ -855,6 +855,120 @@ TEST_F(heap, write_run_entries_checked)
 	EXPECT_TRUE(ch_all_traps(a, 256));
 }
 
+/* One past the highest user address of this process (the kernel's TASK_SIZE). */
+static uint64_t user_space_end(long page)
+{
+	void *p;
+
+	if (sizeof(void *) == 4)
+		return 0xffffe000ULL;	/* IA32_PAGE_OFFSET */
+	/* With 5-level paging, addresses above 47 bits can be mapped. */
+	p = mmap((void *)(1ULL << 50), page, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return (1ULL << 47) - page;
+	munmap(p, page);
+	return (1ULL << 56) - page;
+}
+
+/*
+ * The scan checks once per run of contiguous entries that the run stays
+ * below the end of user space and that its sources do not wrap.  When
+ * either fails, the errno is still that of the first wrong entry, not of
+ * the run's end: here entry 1's source wraps (-EOVERFLOW) before entry 2
+ * runs past the end of user space (-ENOENT).
+ */
+TEST_F(heap, write_run_checked_once_first_error_wins)
+{
+	uint64_t top = user_space_end(self->page);
+	struct codeheap_write_entry e[3];
+	unsigned char code[64];
+
+	memset(code, 0x90, sizeof(code));
+	/* Every length fine, the run's end 32 bytes past the end. */
+	e[0] = (struct codeheap_write_entry){ top - 64, U64(code), 32 };
+	e[1] = (struct codeheap_write_entry){ top - 32, U64(code) + 32, 64 };
+	EXPECT_EQ(-ENOENT, ch_write(self->fd, e, 2));
+	/* One entry short of the end: no range error, and no allocation. */
+	e[1].len = 32;
+	EXPECT_EQ(-ENOENT, ch_write(self->fd, e, 2));
+
+	e[0] = (struct codeheap_write_entry){ top - 96, -64ULL, 32 };
+	e[1] = (struct codeheap_write_entry){ top - 64, -32ULL, 32 };
+	e[2] = (struct codeheap_write_entry){ top - 32, 0, 64 };
+	EXPECT_EQ(-EOVERFLOW, ch_write(self->fd, e, 3));
+}
+
+/*
+ * FREE decommits the pages inside the free range the allocation merged
+ * into.  The last bytes of a reservation (its fence) are never allocated:
+ * freeing the allocation that ends at the fence must still decommit the
+ * reservation's last page.
+ */
+TEST_F(heap, free_decommits_up_to_the_fence)
+{
+	uint64_t addr, a, b, p = self->page;
+	struct codeheap_stats st;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 2 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + 2 * p, 1, &a));
+	/* All the rest: up to the fence, in the reservation's last page. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 2 * p - 128, 0, addr,
+				 addr + 2 * p, 2, &b));
+	ASSERT_EQ(addr + 64, b);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(2 * p, st.committed_bytes);
+	ASSERT_EQ(0, ch_free(self->fd, b));
+	EXPECT_EQ(0, ch_probe_read(addr, NULL));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + p, NULL));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + 2 * p - 1, NULL));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(p, st.committed_bytes);
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.committed_bytes);
+}
+
+/*
+ * An allocation inside a page that a neighbouring allocation already
+ * starts in takes that page without a commit, from the neighbour below
+ * or, as here, the one above: code written into it must run, and freeing
+ * it must leave traps there and the neighbour intact.
+ */
+TEST_F(heap, alloc_in_a_page_shared_with_the_next_allocation)
+{
+	uint64_t addr, a, b, p = self->page;
+	struct codeheap_stats st;
+	unsigned char code[6], c;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr + p / 2, addr + 4 * p,
+				 1, &a));
+	ASSERT_EQ(addr + p / 2, a);
+	ch_code_ret(code, 11);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + p / 2, 2, &b));
+	ASSERT_EQ(addr, b);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(p, st.committed_bytes);
+	ch_code_ret(code, 22);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
+	EXPECT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(22, ret);
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(11, ret);
+
+	ASSERT_EQ(0, ch_free(self->fd, b));
+	EXPECT_EQ(0, ch_probe_read(b, &c));
+	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_call(a, &ret));
+	EXPECT_EQ(11, ret);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(p, st.committed_bytes);
+	ASSERT_EQ(0, ch_free(self->fd, a));
+}
+
 /*
  * A run across consecutive allocations is checked allocation by
  * allocation: a sealed one in the middle, or a freed one, fails the batch
