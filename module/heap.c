@@ -1505,6 +1505,7 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 	void *kaddr;
 	int n;
 
+	lockdep_assert_held(&heap->lock);
 	if (heap->wr_page && heap->wr_pgoff == pgoff) {
 		page = heap->wr_page;
 		/* The cursor was never walked: its first step loads this. */
@@ -1675,6 +1676,7 @@ codeheap_write1_run_locked(struct codeheap_heap *heap,
 			   const struct codeheap_write_entry *e,
 			   const void __user *src)
 {
+	lockdep_assert_held(&heap->lock);
 	return codeheap_write_iter_locked(heap, space, e, e->len, src,
 					  NULL) < 0 ? 0 : -EAGAIN;
 }
