@@ -253,10 +253,15 @@ free_pages:
 	return ret;
 }
 
-/* Fill [addr, addr + len) of committed pages of @space with traps. */
+/*
+ * Fill [addr, addr + len) of committed pages of @space with traps; @first,
+ * if not NULL, is the page holding @addr (a block's cached page), so that
+ * page needs no xarray walk.
+ */
 static void codeheap_fill_locked(struct codeheap_heap *heap,
 				 struct codeheap_space *space,
-				 unsigned long addr, unsigned long len)
+				 unsigned long addr, unsigned long len,
+				 struct page *first)
 {
 	unsigned long end = addr + len;
 
@@ -264,10 +269,13 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 	while (addr < end) {
 		unsigned long off = offset_in_page(addr);
 		unsigned long chunk = min(end - addr, PAGE_SIZE - off);
-		struct page *page;
+		struct page *page = first;
 		void *kaddr;
 
-		page = xa_load(&heap->pages, codeheap_pgoff(space, addr));
+		if (!page)
+			page = xa_load(&heap->pages,
+				       codeheap_pgoff(space, addr));
+		first = NULL;
 		if (page) {
 			kaddr = kmap_local_page(page);
 			codeheap_trap_fill(kaddr + off, chunk);
@@ -277,24 +285,6 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 		}
 		addr += chunk;
 	}
-}
-
-/* Fill a block with traps, its first page through @block->page. */
-static void codeheap_block_fill_locked(struct codeheap_heap *heap,
-				       struct codeheap_block *block)
-{
-	unsigned long off = offset_in_page(block->start);
-	unsigned long first = min(block->len, PAGE_SIZE - off);
-	void *kaddr;
-
-	lockdep_assert_held(&heap->lock);
-	kaddr = kmap_local_page(block->page) + off;
-	codeheap_trap_fill(kaddr, first);
-	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + first);
-	kunmap_local(kaddr);
-	if (block->len > first)
-		codeheap_fill_locked(heap, block->space, block->start + first,
-				     block->len - first);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -917,7 +907,8 @@ static void codeheap_block_insert_locked(struct codeheap_heap *heap,
 }
 
 /*
- * Commit the pages of a new block and set @block->page.  A live block's
+ * Commit the pages [@pstart, @pend) of a new block and set @block->page.
+ * A live block's
  * pages are committed, so a block inside one page that a neighbour starts
  * in (most allocations: functions follow each other in a page) needs no
  * commit and takes the neighbour's page, without an xarray walk.
@@ -927,10 +918,9 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 					struct codeheap_block *block,
 					struct codeheap_block *prev,
 					struct codeheap_block *next,
+					unsigned long pstart, unsigned long pend,
 					unsigned long *added)
 {
-	unsigned long pstart = round_down(block->start, PAGE_SIZE);
-	unsigned long pend = PAGE_ALIGN(block->start + block->len);
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
@@ -1008,7 +998,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 		block->len = len;
 		codeheap_block_insert_locked(heap, block, &prev, &next);
 		ret = codeheap_block_commit_locked(heap, space, block, prev,
-						   next, &added);
+						   next, pstart, pend, &added);
 		if (ret) {
 			rb_erase(&block->node, &heap->blocks);
 			if (jt)
@@ -1113,7 +1103,8 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 	int ret = -ENOENT;
 
 	lockdep_assert_held(&heap->lock);
-	codeheap_block_fill_locked(heap, block);
+	codeheap_fill_locked(heap, space, block->start, block->len,
+			     block->page);
 
 	pstart = round_down(block->start, PAGE_SIZE);
 	pend = PAGE_ALIGN(block->start + block->len);
@@ -1476,6 +1467,22 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 }
 
 /*
+ * A copy into @e faulted: fill its destination, widened to whole 4-byte
+ * words (an arm64 instruction), with traps, so it is never left
+ * half-written.  @page, if not NULL, is the page holding @e->dst.
+ */
+static void codeheap_write_trap_locked(struct codeheap_heap *heap,
+				       struct codeheap_space *space,
+				       const struct codeheap_write_entry *e,
+				       struct page *page)
+{
+	unsigned long from = round_down(e->dst, 4);
+
+	codeheap_fill_locked(heap, space, from, ALIGN(e->dst + e->len, 4) - from,
+			     page);
+}
+
+/*
  * Copy the @len bytes at @src, or of @iter when @src is NULL, into the
  * @len bytes of @space from @e[0].dst on, as the page cache copies a
  * write(): one copy per destination page, with page faults disabled (we
@@ -1498,7 +1505,7 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 			   unsigned long len, const void __user *src,
 			   struct iov_iter *iter)
 {
-	unsigned long dst = e[0].dst, copied, from, done;
+	unsigned long dst = e[0].dst, copied, done;
 	pgoff_t pgoff = codeheap_pgoff(space, dst);
 	XA_STATE(xas, &heap->pages, pgoff);
 	struct page *page = NULL;
@@ -1550,9 +1557,7 @@ fault:
 	done = dst + copied - e[0].dst;
 	for (n = 0; done >= e[n].len; n++)
 		done -= e[n].len;
-	from = round_down(e[n].dst, 4);
-	codeheap_fill_locked(heap, space, from,
-			     ALIGN(e[n].dst + e[n].len, 4) - from);
+	codeheap_write_trap_locked(heap, space, &e[n], NULL);
 	return n;
 }
 
@@ -1695,7 +1700,7 @@ codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_block *block,
 		       const struct codeheap_write_entry *e,
 		       const void __user *src)
 {
-	unsigned long off = offset_in_page(e->dst), from;
+	unsigned long off = offset_in_page(e->dst);
 	struct codeheap_space *space = block->space;
 	struct page *page;
 	void *kaddr;
@@ -1716,9 +1721,7 @@ codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_block *block,
 	if (unlikely(raw_copy_from_user(kaddr, src, e->len))) {
 		pagefault_enable();
 		kunmap_local(kaddr);
-		from = round_down(e->dst, 4);
-		codeheap_fill_locked(heap, space, from,
-				     ALIGN(e->dst + e->len, 4) - from);
+		codeheap_write_trap_locked(heap, space, e, page);
 		return -EAGAIN;
 	}
 	pagefault_enable();

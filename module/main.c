@@ -454,7 +454,7 @@ static __always_inline void *codeheap_batch_get(struct codeheap_heap *heap,
 	const void __user *from = u64_to_user_ptr(uptr);
 	size_t bytes = array_size(count, size + scratch);
 	struct codeheap_batch *batch = NULL;
-	void *buf = stack;
+	void *buf;
 	u32 i = 0;
 
 	if (count == 1) {
@@ -470,20 +470,18 @@ static __always_inline void *codeheap_batch_get(struct codeheap_heap *heap,
 		*err = -EFAULT;
 		return NULL;
 	}
-	{
-		batch = xchg(&heap->batch, NULL);
-		if (!batch || batch->size < bytes) {
-			kvfree(batch);
-			batch = kvmalloc(struct_size(batch, data, 0) + bytes,
-					 GFP_KERNEL_ACCOUNT);
-			if (!batch) {
-				*err = -ENOMEM;
-				return NULL;
-			}
-			batch->size = bytes;
+	batch = xchg(&heap->batch, NULL);
+	if (!batch || batch->size < bytes) {
+		kvfree(batch);
+		batch = kvmalloc(struct_size(batch, data, 0) + bytes,
+				 GFP_KERNEL_ACCOUNT);
+		if (!batch) {
+			*err = -ENOMEM;
+			return NULL;
 		}
-		buf = batch->data;
+		batch->size = bytes;
 	}
+	buf = batch->data;
 	for (; i + CODEHEAP_BATCH_CHUNK <= count; i += CODEHEAP_BATCH_CHUNK)
 		if (__copy_from_user(buf + i * size, from + i * size,
 				     CODEHEAP_BATCH_CHUNK * size))
