@@ -9,6 +9,10 @@
  *                                        jump_slots, threads, alloc_free)
  *   codeheap_bench report KERNEL ICOUNT WALL
  *                                        on the host: the Markdown table
+ *   codeheap_bench loop [--fill N] [--rows]
+ *                                        in the guest, for
+ *                                        tools/bench/profile: each profiled
+ *                                        command over and over
  *
  * "run" prints one line per measurement, "R <key> <median> <min> <samples>",
  * in nanoseconds per operation.  Under QEMU -icount shift=0 with one vCPU
@@ -1170,72 +1174,6 @@ static int cmd_report(int argc, char **argv)
 }
 
 /*
- * A few of each command, each preceded by a line in the ftrace marker (when
- * tracefs is mounted), for reading a function_graph trace of the paths.
- */
-static int cmd_ops(void)
-{
-	struct codeheap_write_entry e[BATCH];
-	FILE *mark = fopen("/sys/kernel/tracing/trace_marker", "w");
-	struct codeheap_jt_create c = { .size = sizeof(c), .nr_slots = 256 };
-	struct codeheap_jt_patch_entry pe[BATCH];
-	struct codeheap_jt_patch pt;
-	uint64_t fn, base, a;
-	int i;
-
-#define MARK(s) do { if (mark) { fprintf(mark, "%s\n", s); fflush(mark); } } while (0)
-	nullfd = open("/dev/null", O_RDWR);
-	chfd = open("/dev/codeheap", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || chfd < 0)
-		die("open");
-	ch_reserve(4 << 20);
-	fn = ch_alloc(256, 0);
-	base = ch_alloc(BATCH * 256, PAGE);
-	for (i = 0; i < BATCH; i++)
-		e[i] = (struct codeheap_write_entry){
-			base + i * 256, (uintptr_t)(src_buf + i * 256), 256 };
-	ch_write(fn, src_buf, 256);
-	ch_write_batch(e, BATCH);
-	a = ch_alloc(256, 0);
-	ch_free(a);
-	if (ch_ioctl(CODEHEAP_IOC_JT_CREATE, &c))
-		die("JT_CREATE");
-	for (i = 0; i < BATCH; i++)
-		pe[i] = (struct codeheap_jt_patch_entry){ .slot = i,
-							  .target = fn };
-	pt = (struct codeheap_jt_patch){ .size = sizeof(pt), .id = c.id,
-					 .count = 1, .entries = (uintptr_t)pe };
-	for (i = 0; i < 2; i++) {
-		MARK("bench: null ioctl");
-		ioctl(nullfd, _IO(CODEHEAP_TYPE, 0x7f), 0);
-		MARK("bench: codeheap enotty");
-		ioctl(chfd, _IO(CODEHEAP_TYPE, 0x7f), 0);
-		/* Each twice: the second finds what the first remembered. */
-		MARK("bench: WRITE 1 x 256");
-		ch_write(fn, src_buf, 256);
-		ch_write(fn, src_buf, 256);
-		MARK("bench: WRITE 64 x 256");
-		ch_write_batch(e, BATCH);
-		ch_write_batch(e, BATCH);
-		MARK("bench: ALLOC 256");
-		a = ch_alloc(256, 0);
-		MARK("bench: FREE 256");
-		ch_free(a);
-		/* Retarget every slot to another block each round. */
-		for (int j = 0; j < BATCH; j++)
-			pe[j].target = i & 1 ? base : fn;
-		MARK("bench: JT_PATCH 1");
-		pt.count = 1;
-		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
-		MARK("bench: JT_PATCH 64");
-		pt.count = BATCH;
-		ch_ioctl(CODEHEAP_IOC_JT_PATCH, &pt);
-		MARK("bench: end");
-	}
-	return 0;
-}
-
-/*
  * For tools/bench/profile: tell the console the run is ready, then make
  * each profiled command over and over until the VM is stopped, each call
  * an op of its own that the profile attributes by its command number and
@@ -1335,8 +1273,6 @@ static int cmd_loop(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && !strcmp(argv[1], "ops"))
-		return cmd_ops();
 	if (argc > 1 && !strcmp(argv[1], "loop"))
 		return cmd_loop(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "run"))
