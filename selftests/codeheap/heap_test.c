@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -897,6 +898,51 @@ TEST_F(heap, write_run_checked_once_first_error_wins)
 	e[1] = (struct codeheap_write_entry){ top - 64, -32ULL, 32 };
 	e[2] = (struct codeheap_write_entry){ top - 32, 0, 64 };
 	EXPECT_EQ(-EOVERFLOW, ch_write(self->fd, e, 3));
+}
+
+/* The address of a kernel symbol from /proc/kallsyms, or 0 if hidden. */
+static uint64_t kernel_symbol(const char *name)
+{
+	char line[256], sym[128], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 &&
+		    !strcmp(sym, name))
+			found = addr;
+	fclose(f);
+	return found;
+}
+
+/*
+ * WRITE copies from user memory only: a source in kernel memory that is
+ * mapped and readable by the kernel (linux_banner) is -EFAULT, for one
+ * entry, a batch, and one entry longer than a page, and nothing of the
+ * kernel's memory reaches the code.
+ */
+TEST_F(heap, write_kernel_source_refused)
+{
+	uint64_t ksrc = kernel_symbol("linux_banner");
+	struct codeheap_write_entry e[2];
+	uint64_t a, p = self->page;
+
+	if (!ksrc)
+		SKIP(return, "no kernel address to try (kallsyms hidden)");
+	ASSERT_EQ(0, ch_alloc(self->fd, 2 * p, 0, &a));
+	/* One entry of at most a page: the one-entry path. */
+	e[0] = (struct codeheap_write_entry){ a, ksrc, 64 };
+	EXPECT_EQ(-EFAULT, ch_write(self->fd, e, 1));
+	/* A batch, one run. */
+	e[1] = (struct codeheap_write_entry){ a + 64, ksrc + 64, 64 };
+	EXPECT_EQ(-EFAULT, ch_write(self->fd, e, 2));
+	/* One entry longer than a page: the batch path. */
+	e[0].len = 2 * p;
+	EXPECT_EQ(-EFAULT, ch_write(self->fd, e, 1));
+	EXPECT_TRUE(ch_all_traps(a, 2 * p));
 }
 
 /*
