@@ -5,6 +5,7 @@
 #   1. host tests (tools/testing, under ASan+UBSan),
 #   2. lint (checkpatch --strict, sparse),
 #   3. the VM suite on each kernel given (6.1 6.12 and any EXTRA_KERNELS),
+#   4. that /boot and the host's linux-* packages are as they were,
 # then a summary per stage and, as the last line, "N passed, N failed"
 # (", N skipped" when any were), counted from the TAP of every stage.  A
 # stage that dies before it reports counts as one failure.
@@ -17,6 +18,13 @@ LOGS=$ROOT/build/check
 mkdir -p "$LOGS"
 
 "$ROOT/tools/deps.sh" build host vm lint || exit 1
+
+# What the host boots, before and after: no stage may install a kernel.
+boot_state() {
+	ls -l /boot 2>/dev/null
+	dpkg-query -W -f='${Package} ${Version} ${Status}\n' 'linux-*' 2>/dev/null
+}
+boot_before=$(boot_state)
 
 total_p=0 total_f=0 total_s=0
 summary=()
@@ -43,6 +51,18 @@ stage lint "$LOGS/lint.log" tools/lint.sh
 for k in "$@"; do
 	stage "vm $k" "$LOGS/vm-$(basename "$k").log" tools/vm/run --quiet --kernel "$k"
 done
+
+echo "=== host boot"
+if [ "$(boot_state)" = "$boot_before" ]; then
+	echo "ok - host: /boot and the linux-* packages are as before"
+	total_p=$((total_p + 1))
+	summary+=("$(printf '%-34s %4d passed, %d failed, %d skipped' "host boot" 1 0 0)")
+else
+	echo "not ok - host: a stage changed /boot or the linux-* packages:"
+	diff <(echo "$boot_before") <(boot_state) | sed 's/^/# /'
+	total_f=$((total_f + 1))
+	summary+=("$(printf '%-34s %4d passed, %d failed, %d skipped' "host boot" 0 1 0)")
+fi
 
 echo
 echo "=== summary"

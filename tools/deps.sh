@@ -5,7 +5,7 @@
 #
 #   tools/deps.sh GROUP...
 #
-# Groups: build (module and tools), host (host tests), fuzz (libFuzzer),
+# Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
 # vm (QEMU runner), lint (checkpatch, sparse), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 declare -A pkgs=(
-	[build]="gcc make libc6-dev"
+	[build]="gcc make libc6-dev dwarves"
 	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"

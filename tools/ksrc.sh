@@ -16,27 +16,33 @@ set -euo pipefail
 
 series=${1:-6.12}
 pkg=linux-source-$series
-tarball=/usr/src/$pkg.tar.xz
 cache=${CODEHEAP_CACHE:-${HOME:-/root}/.cache/codeheap}
 
-if [ ! -r "$tarball" ]; then
-	if [ "$(id -u)" = 0 ]; then
-		echo "ksrc: installing $pkg (kselftest harness, tools/include, checkpatch)" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends "$pkg" >&2
-	else
-		echo "ksrc: missing $tarball: run as root: apt-get install --no-install-recommends $pkg" >&2
-		exit 1
-	fi
+# The package is fetched with apt-get download, never installed.
+ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+if [ -z "$ver" ]; then
+	[ "$(id -u)" = 0 ] && apt-get update -qq >&2
+	ver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
 fi
-
-ver=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || echo unknown)
+if [ -z "$ver" ]; then
+	# No package lists: take what an earlier run extracted.
+	dest=$(ls -d "$cache/$pkg"-*/.complete 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$dest" ] || { echo "ksrc: no $pkg in the package lists: run apt-get update as root" >&2; exit 1; }
+	dirname "$dest"
+	exit 0
+fi
 dest=$cache/$pkg-$ver
 if [ ! -e "$dest/.complete" ]; then
 	rm -rf "$dest"
 	mkdir -p "$dest"
-	echo "ksrc: extracting from $tarball (once per package version)" >&2
-	tar -xJf "$tarball" -C "$dest" --strip-components=1 --wildcards \
+	tmp=$(mktemp -d)
+	chmod 0777 "$tmp"	# apt's _apt user downloads into it
+	echo "ksrc: fetching $pkg $ver (apt-get download, once per version)" >&2
+	(cd "$tmp" && apt-get download -qq "$pkg" >&2) ||
+		{ rm -rf "$tmp"; echo "ksrc: cannot download $pkg" >&2; exit 1; }
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb |
+		tar -x -C "$tmp" "./usr/src/$pkg.tar.xz"
+	tar -xJf "$tmp/usr/src/$pkg.tar.xz" -C "$dest" --strip-components=1 --wildcards \
 		"$pkg/tools/include" \
 		"$pkg/tools/arch/x86/include" \
 		"$pkg/tools/arch/arm64/include" \
@@ -49,6 +55,7 @@ if [ ! -e "$dest/.complete" ]; then
 		"$pkg/scripts/const_structs.checkpatch" \
 		"$pkg/scripts/kernel-doc" \
 		"$pkg/Documentation/userspace-api/ioctl/ioctl-number.rst"
+	rm -rf "$tmp"
 	touch "$dest/.complete"
 fi
 echo "$dest"
