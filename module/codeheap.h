@@ -102,10 +102,10 @@ void codeheap_limits_get(struct codeheap_limits *limits);
  * @task: while RESERVE maps it, the task doing so (the only one whose
  *        mmap() of the device is accepted); NULL afterwards
  * @nr_blocks: live allocations inside
- * @linked: .mmap accepted the mapping and linked the space into the heap
- * @detached: the owner's mapping is gone (RELEASE, or the owner unmapped or
- *            exited): nothing is allocated or mapped here any more
- * @releasing: RELEASE is unmapping it
+ * @linked: .mmap accepted the mapping and linked the space into the heap;
+ *          false again once it ended (codeheap_space_end_locked()), when
+ *          whoever holds the struct frees it
+ * @releasing: RELEASE took its free range out of the pool and is unmapping it
  * @pool_spare: the pool node that adds the new space to the pool
  *
  * All fields but @pgoff and @pool_spare are protected by &codeheap_heap.lock
@@ -119,7 +119,6 @@ struct codeheap_space {
 	struct task_struct *task;
 	unsigned long nr_blocks;
 	bool linked;
-	bool detached;
 	bool releasing;
 	struct codeheap_pool_node *pool_spare;
 };
@@ -165,6 +164,9 @@ struct codeheap_block {
  * @target: the slot's target (0: trap)
  * @far_ready: the slot's far slot holds its jump code; from then on only
  *             its target word is ever stored
+ * @far_live: the near slot leads to the far slot (its target is beyond near
+ *            reach); otherwise a far slot that is @far_ready points back at
+ *            its own near slot (Documentation/jumptable-encoding.rst)
  */
 struct codeheap_jt_slot {
 	struct hlist_node link;
@@ -172,6 +174,7 @@ struct codeheap_jt_slot {
 	struct codeheap_block *block;
 	u64 target;
 	bool far_ready;
+	bool far_live;
 };
 
 /**
@@ -265,6 +268,8 @@ struct codeheap_write_run {
  * @nr_blocks: live allocations
  * @jts: jump tables by id
  * @nr_jts: live jump tables
+ * @nr_none: committed pages PROTECTed to none (%CODEHEAP_MARK_NONE), which
+ *           ALLOC steps over
  * @wr_block: the allocation the last WRITE went to, tried first by the
  *            next one (a JIT writes one function in several pieces, or
  *            functions one after another); NULL once that block is freed
@@ -302,6 +307,7 @@ struct codeheap_heap {
 	unsigned int nr_blocks;
 	struct xarray jts;
 	unsigned int nr_jts;
+	unsigned long nr_none;
 	struct codeheap_block *wr_block;
 	struct page *wr_page;
 	pgoff_t wr_pgoff;
@@ -334,6 +340,19 @@ static inline bool codeheap_heap_owned(const struct codeheap_heap *heap)
 	return current->mm == heap->mm;
 }
 
+/**
+ * codeheap_window_end() - the end of ALLOC's and JT_CREATE's window
+ * @lo: lowest address the allocation may cover
+ * @hi: one past the highest, or 0 for no bound
+ *
+ * Return: the window's end, or 0 when the window is empty (-EINVAL).
+ */
+static inline u64 codeheap_window_end(u64 lo, u64 hi)
+{
+	hi = hi ? hi : ~0ULL;
+	return lo < hi ? hi : 0;
+}
+
 /* heap.c */
 struct codeheap_heap *codeheap_heap_create(struct file *file);
 void codeheap_heap_destroy(struct codeheap_heap *heap);
@@ -362,8 +381,8 @@ void codeheap_heap_stats(struct codeheap_heap *heap,
 			 struct codeheap_stats *arg);
 int codeheap_space_link_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space);
-void codeheap_space_detach_locked(struct codeheap_heap *heap,
-				  struct codeheap_space *space);
+void codeheap_space_end_locked(struct codeheap_heap *heap,
+			       struct codeheap_space *space);
 struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,
 					   unsigned long addr);
 struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
@@ -395,6 +414,8 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 			       struct codeheap_block *block);
 void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 				    struct codeheap_block *block);
+void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space);
 void codeheap_jt_destroy_all(struct codeheap_heap *heap);
 
 /* mmap.c */

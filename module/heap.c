@@ -165,6 +165,9 @@ static void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 	lockdep_assert_held(&heap->lock);
 	heap->wr_page = NULL;
 	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
+		if (heap->nr_none &&
+		    xa_get_mark(&heap->pages, idx, CODEHEAP_MARK_NONE))
+			heap->nr_none--;
 		xa_erase(&heap->pages, idx);
 		list_add_tail(&page->lru, &pages);
 		n++;
@@ -287,6 +290,26 @@ static void codeheap_fill_locked(struct codeheap_heap *heap,
 	}
 }
 
+/* A block struct for ALLOC: a cached one, or a new one (uninitialised). */
+static struct codeheap_block *codeheap_block_get_locked(struct codeheap_heap *heap)
+{
+	lockdep_assert_held(&heap->lock);
+	if (heap->nr_cached)
+		return heap->block_cache[--heap->nr_cached];
+	return kmalloc(sizeof(struct codeheap_block), GFP_KERNEL_ACCOUNT);
+}
+
+/* Give a block struct back: into the cache, or to the slab allocator. */
+static void codeheap_block_put_locked(struct codeheap_heap *heap,
+				      struct codeheap_block *block)
+{
+	lockdep_assert_held(&heap->lock);
+	if (heap->nr_cached < CODEHEAP_BLOCK_CACHE)
+		heap->block_cache[heap->nr_cached++] = block;
+	else
+		kfree(block);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reservations                                                           */
 /* ---------------------------------------------------------------------- */
@@ -347,37 +370,70 @@ static void codeheap_space_unpool_locked(struct codeheap_heap *heap,
 	}
 }
 
+/* Take a block out of the heap's tree and counts, as freed. */
+static void codeheap_block_unlink_locked(struct codeheap_heap *heap,
+					 struct codeheap_block *block)
+{
+	lockdep_assert_held(&heap->lock);
+	rb_erase(&block->node, &heap->blocks);
+	if (heap->wr_block == block)
+		heap->wr_block = NULL;
+	block->space->nr_blocks--;
+	heap->nr_blocks--;
+	heap->allocated -= block->len;
+	heap->freed += block->len;
+}
+
+/* Free every block of an ending space, resetting the slots that target it. */
+static void codeheap_space_free_blocks_locked(struct codeheap_heap *heap,
+					      struct codeheap_space *space)
+{
+	struct codeheap_block *block = codeheap_block_after(heap, space->start);
+	struct codeheap_block *next;
+
+	lockdep_assert_held(&heap->lock);
+	for (; block && block->start < space->end; block = next) {
+		next = rb_entry_safe(rb_next(&block->node),
+				     struct codeheap_block, node);
+		codeheap_jt_unref_block_locked(heap, block);
+		codeheap_block_unlink_locked(heap, block);
+		codeheap_block_put_locked(heap, block);
+	}
+}
+
 /**
- * codeheap_space_detach_locked() - the owner's mapping of a space is gone
+ * codeheap_space_end_locked() - a reservation's life ends with its mapping
  * @heap: the heap
- * @space: the reservation
+ * @space: the reservation, linked or already ended
  *
- * Called when the owner unmapped the reservation itself, exited, or RELEASE
- * unmapped it.  Nothing is allocated from it or mapped into it any more; its
- * allocations and pages stay until they are freed or the reservation is
- * released.  At exit the pool is left alone: no command can change a heap
- * whose owner mm is gone.
+ * Called when the owner's mapping of the reservation is gone: RELEASE
+ * unmapped it, or the owner unmapped it itself (munmap(), a MAP_FIXED
+ * mapping over it), exec'd or exited.  Everything in it ends with it, as
+ * if each were freed: the jump tables laid in it are destroyed, the slots
+ * of other tables that jump into it are reset to their defaults (a table
+ * whose default lies in it gets the trap as its default), its allocations
+ * are freed, its free ranges leave the pool, its pages are decommitted and
+ * it leaves the heap.  So no address of a reservation that is gone is ever
+ * owned by anything (Documentation/design.rst, "A reservation's life").
+ * The caller frees @space.  Cannot fail; a second call does nothing.
  *
  * Context: @heap->lock held.
  */
-void codeheap_space_detach_locked(struct codeheap_heap *heap,
-				  struct codeheap_space *space)
-{
-	lockdep_assert_held(&heap->lock);
-	if (space->detached)
-		return;
-	space->detached = true;
-	if (!space->releasing && atomic_read(&heap->mm->mm_users))
-		codeheap_space_unpool_locked(heap, space);
-}
-
-/* Remove a detached, empty space from the heap and free its pages. */
-static void codeheap_space_unlink_locked(struct codeheap_heap *heap,
-					 struct codeheap_space *space)
+void codeheap_space_end_locked(struct codeheap_heap *heap,
+			       struct codeheap_space *space)
 {
 	unsigned long len = space->end - space->start;
 
 	lockdep_assert_held(&heap->lock);
+	if (!space->linked)
+		return;
+	if (space->nr_blocks) {
+		codeheap_jt_space_end_locked(heap, space);
+		codeheap_space_free_blocks_locked(heap, space);
+	}
+	/* RELEASE took the free range out already. */
+	if (!space->releasing)
+		codeheap_space_unpool_locked(heap, space);
 	codeheap_decommit_locked(heap, space->pgoff, len >> PAGE_SHIFT);
 	rb_erase(&space->node, &heap->spaces);
 	space->linked = false;
@@ -426,6 +482,7 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	const unsigned long prot = PROT_READ | PROT_EXEC;
 	unsigned long pages = len >> PAGE_SHIFT, a = 0, gap;
 	struct codeheap_space *space;
+	bool linked;
 	int tries;
 	s64 pgoff;
 
@@ -479,22 +536,22 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	mutex_lock(&heap->lock);
 	heap->reserving = NULL;
 	space->task = NULL;
-	if (IS_ERR_VALUE(a) && space->linked) {
-		/* The mm failed after .mmap accepted the mapping. */
-		space->releasing = true;
-		codeheap_space_unpool_locked(heap, space);
-		space->detached = true;
-		codeheap_space_unlink_locked(heap, space);
-	}
+	/* The mm failed after .mmap accepted the mapping. */
+	if (IS_ERR_VALUE(a))
+		codeheap_space_end_locked(heap, space);
+	/*
+	 * Not linked: the mapping failed, or another thread of the owner
+	 * unmapped it already (its .close left @space to us).
+	 */
+	linked = space->linked;
 	mutex_unlock(&heap->lock);
 
-	if (IS_ERR_VALUE(a)) {
-		kfree(space->pool_spare);
-		kfree(space);
-		return (long)a;
-	}
 	kfree(space->pool_spare);	/* NULL once the pool took it */
 	space->pool_spare = NULL;
+	if (!linked)
+		kfree(space);
+	if (IS_ERR_VALUE(a))
+		return (long)a;
 	*addr = a;
 	return 0;
 }
@@ -561,13 +618,16 @@ static void codeheap_space_repool_locked(struct codeheap_heap *heap,
  * @heap: the heap, owned by the caller
  * @addr: start of the reservation
  *
+ * Takes the empty reservation's free range out of the pool, so nothing is
+ * allocated from it meanwhile, and unmaps it; the mapping's .close ends
+ * the reservation (codeheap_space_end_locked()).
+ *
  * Return: 0, -ENOENT, -EBUSY, or an error of vm_munmap().
  */
 int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr)
 {
 	struct codeheap_pool_node *node = NULL;
 	struct codeheap_space *space;
-	bool detached;
 	int ret = 0;
 
 	mutex_lock(&heap->space_lock);
@@ -581,36 +641,30 @@ int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	detached = space->detached;
-	if (!detached) {
-		/* Empty, so its free space is one range: take it out. */
-		space->releasing = true;
-		ret = codeheap_pool_remove(&heap->pool, space->start,
-					   space->end - space->start -
-					   CODEHEAP_CODE_ALIGN, NULL, &node);
-		if (!codeheap_pool_ok(ret) || ret) {
-			space->releasing = false;
-			ret = -EBUSY;
-			goto out_unlock;
-		}
+	/* Empty, so its free space is one range: take it out. */
+	ret = codeheap_pool_remove(&heap->pool, space->start,
+				   space->end - space->start -
+				   CODEHEAP_CODE_ALIGN, NULL, &node);
+	if (!codeheap_pool_ok(ret) || ret) {
+		ret = -EBUSY;
+		goto out_unlock;
 	}
+	space->releasing = true;
 	mutex_unlock(&heap->lock);
 
-	if (!detached) {
-		ret = vm_munmap(space->start, space->end - space->start);
-		if (ret) {
-			mutex_lock(&heap->lock);
-			space->releasing = false;
-			if (!space->detached)
-				codeheap_space_repool_locked(heap, space, &node);
-			goto out_unlock;
-		}
-	}
+	ret = vm_munmap(space->start, space->end - space->start);
 
 	mutex_lock(&heap->lock);
-	space->detached = true;
-	codeheap_space_unlink_locked(heap, space);
+	if (ret && space->linked) {
+		/* Still mapped: as it was. */
+		space->releasing = false;
+		codeheap_space_repool_locked(heap, space, &node);
+		goto out_unlock;
+	}
+	/* Ended by .close, of our munmap or of the owner's own. */
+	codeheap_space_end_locked(heap, space);
 	kfree(space);
+	ret = 0;
 out_unlock:
 	mutex_unlock(&heap->lock);
 	mutex_unlock(&heap->space_lock);
@@ -629,7 +683,7 @@ static struct codeheap_space *codeheap_range_space(struct codeheap_heap *heap,
 {
 	struct codeheap_space *space = codeheap_space_find(heap, addr);
 
-	if (!space || space->detached || len > space->end - addr)
+	if (!space || len > space->end - addr)
 		return NULL;
 	return space;
 }
@@ -745,13 +799,19 @@ int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
 	}
 
 	if (accessible) {
-		xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1)
+		xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
+			if (!xa_get_mark(&heap->pages, idx, CODEHEAP_MARK_NONE))
+				continue;
 			xa_clear_mark(&heap->pages, idx, CODEHEAP_MARK_NONE);
+			heap->nr_none--;
+		}
 		codeheap_map_pages(heap, space, addr, addr + len);
 		goto out_unlock;
 	}
 
 	xa_for_each_range(&heap->pages, idx, page, first, first + nr - 1) {
+		if (!xa_get_mark(&heap->pages, idx, CODEHEAP_MARK_NONE))
+			heap->nr_none++;
 		xa_set_mark(&heap->pages, idx, CODEHEAP_MARK_NONE);
 		list_add_tail(&page->lru, &pages);
 	}
@@ -801,26 +861,6 @@ int codeheap_lock_spare(struct codeheap_heap *heap)
 	return 0;
 }
 
-/* A block struct for ALLOC: a cached one, or a new one (uninitialised). */
-static struct codeheap_block *codeheap_block_get_locked(struct codeheap_heap *heap)
-{
-	lockdep_assert_held(&heap->lock);
-	if (heap->nr_cached)
-		return heap->block_cache[--heap->nr_cached];
-	return kmalloc(sizeof(struct codeheap_block), GFP_KERNEL_ACCOUNT);
-}
-
-/* Give a block struct back: into the cache, or to the slab allocator. */
-static void codeheap_block_put_locked(struct codeheap_heap *heap,
-				      struct codeheap_block *block)
-{
-	lockdep_assert_held(&heap->lock);
-	if (heap->nr_cached < CODEHEAP_BLOCK_CACHE)
-		heap->block_cache[heap->nr_cached++] = block;
-	else
-		kfree(block);
-}
-
 /* Keep a node the pool gave back as the spare, or free it. */
 static void codeheap_spare_keep(struct codeheap_heap *heap,
 				struct codeheap_pool_node *freed)
@@ -838,10 +878,10 @@ static void codeheap_spare_keep(struct codeheap_heap *heap,
  * the per-space maximum.
  */
 static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
-			 unsigned long align, u64 lo, u64 hi)
+			 unsigned long align, u64 lo, u64 hi, unsigned long *addr)
 {
 	struct codeheap_limits limits;
-	unsigned long size, need, wlo = 0, whi = TASK_SIZE, addr;
+	unsigned long size, need, wlo = 0, whi = TASK_SIZE;
 	int ret;
 
 	codeheap_limits_get(&limits);
@@ -869,7 +909,7 @@ static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
 	}
 
 	mutex_lock(&heap->space_lock);
-	ret = codeheap_space_create(heap, size, 0, wlo, whi, false, &addr);
+	ret = codeheap_space_create(heap, size, 0, wlo, whi, false, addr);
 	mutex_unlock(&heap->space_lock);
 	return ret;
 }
@@ -939,6 +979,48 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 	return ret;
 }
 
+/*
+ * The pool's first fit for a block that touches no page PROTECTed to none:
+ * ALLOC never hands out inaccessible memory.  A fit that touches one goes
+ * back to the pool, and the search goes on past that page (the fit was the
+ * lowest, so nothing below the page fits).
+ */
+static int codeheap_place_locked(struct codeheap_heap *heap, unsigned long len,
+				 u64 align, u64 lo, u64 hi, u64 *start,
+				 struct codeheap_pool_node **freed)
+{
+	struct codeheap_pool_node *again;
+	struct codeheap_space *space;
+	unsigned long idx;
+	int ret;
+
+	lockdep_assert_held(&heap->lock);
+	for (;;) {
+		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
+					     start, &heap->spare, freed);
+		codeheap_pool_ok(ret);
+		if (ret || likely(!heap->nr_none))
+			return ret;
+		space = codeheap_space_find(heap, *start);
+		idx = codeheap_pgoff(space, *start);
+		if (!xa_find(&heap->pages, &idx,
+			     codeheap_pgoff(space, *start + len - 1),
+			     CODEHEAP_MARK_NONE))
+			return 0;
+		/* Back: the pool needs at most the node it freed. */
+		codeheap_pool_ok(codeheap_pool_merge(&heap->pool, *start, len,
+						     NULL, NULL, freed, &again));
+		if (again)
+			codeheap_spare_keep(heap, again);
+		if (*freed)
+			codeheap_spare_keep(heap, *freed);
+		*freed = NULL;
+		lo = space->start + ((idx + 1 - space->pgoff) << PAGE_SHIFT);
+		if (lo >= hi)
+			return -ENOSPC;
+	}
+}
+
 /**
  * codeheap_block_alloc() - allocate a block, growing the heap if needed
  * @heap: the heap, owned by the caller
@@ -959,26 +1041,28 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 {
 	struct codeheap_block *block = NULL, *prev, *next;
 	struct codeheap_pool_node *freed = NULL, *again;
-	unsigned long pstart, pend, added = 0;
+	unsigned long pstart, pend, added = 0, grown[2];
 	struct codeheap_space *space;
+	int ret, tries, nr_grown = 0;
 	u64 start;
-	int ret, tries;
 
+	if (lo >= hi)
+		return -EINVAL;
 	for (tries = 0; ; tries++) {
 		ret = codeheap_lock_spare(heap);
 		if (ret)
 			goto out_free;
-		ret = codeheap_pool_alloc_in(&heap->pool, len, align, lo, hi,
-					     &start, &heap->spare, &freed);
-		codeheap_pool_ok(ret);
+		ret = codeheap_place_locked(heap, len, align, lo, hi, &start,
+					    &freed);
 		if (!ret)
 			break;
 		mutex_unlock(&heap->lock);
-		if (ret != -ENOSPC || tries == 2)
+		if (ret != -ENOSPC || tries == ARRAY_SIZE(grown))
 			goto out_free;
-		ret = codeheap_grow(heap, len, align, lo, hi);
+		ret = codeheap_grow(heap, len, align, lo, hi, &grown[nr_grown]);
 		if (ret)
 			goto out_free;
+		nr_grown++;
 	}
 
 	/*
@@ -1045,10 +1129,19 @@ out_unlock:
 		mutex_unlock(&heap->lock);
 		mmap_read_unlock(heap->mm);
 	}
-	return ret;
+	if (ret)
+		goto release_grown;
+	return 0;
 
 out_free:
 	kfree(freed);
+release_grown:
+	/*
+	 * A failed call changes nothing: give back what it grew, unless
+	 * another thread allocated from it meanwhile (-EBUSY).
+	 */
+	while (nr_grown)
+		codeheap_heap_release(heap, grown[--nr_grown]);
 	return ret;
 }
 
@@ -1062,11 +1155,11 @@ out_free:
 int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 {
 	u64 align = arg->align ? arg->align : 1;
+	u64 hi = codeheap_window_end(arg->lo, arg->hi);
 	struct codeheap_limits limits;
 	unsigned long len;
 
-	if (arg->flags || !arg->len || !is_power_of_2(align) ||
-	    (arg->hi && arg->lo >= arg->hi))
+	if (arg->flags || !arg->len || !is_power_of_2(align) || !hi)
 		return -EINVAL;
 	if (arg->len > ULONG_MAX - CODEHEAP_CODE_ALIGN)
 		return -EOVERFLOW;
@@ -1076,9 +1169,8 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 	if (len > limits.max_reservation_size ||
 	    align > limits.max_reservation_size)
 		return -ENOMEM;
-	return codeheap_block_alloc(heap, len, align, arg->lo,
-				    arg->hi ? arg->hi : ~0ULL, arg->tag, NULL,
-				    &arg->addr);
+	return codeheap_block_alloc(heap, len, align, arg->lo, hi, arg->tag,
+				    NULL, &arg->addr);
 }
 
 /**
@@ -1086,9 +1178,8 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
  * @heap: the heap
  * @block: a live block no jump slot targets any more
  *
- * Refills the block with traps, returns it to the pool (unless its space
- * is detached) and decommits the pages no live block covers any more
- * (V8's FreeCode rule).  Cannot fail.
+ * Refills the block with traps, returns it to the pool and decommits the
+ * pages no live block covers any more (V8's FreeCode rule).  Cannot fail.
  *
  * Context: @heap->lock held with @heap->spare ready (codeheap_lock_spare()).
  */
@@ -1097,10 +1188,9 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 {
 	struct codeheap_space *space = block->space;
 	struct codeheap_pool_node *freed = NULL;
-	unsigned long pstart, pend, lo, hi;
-	struct codeheap_block *prev, *next;
+	unsigned long pstart, pend, hi;
 	u64 mstart, msize;
-	int ret = -ENOENT;
+	int ret;
 
 	lockdep_assert_held(&heap->lock);
 	codeheap_fill_locked(heap, space, block->start, block->len,
@@ -1108,43 +1198,25 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 
 	pstart = round_down(block->start, PAGE_SIZE);
 	pend = PAGE_ALIGN(block->start + block->len);
-	if (!space->detached) {
-		ret = codeheap_pool_merge(&heap->pool, block->start, block->len,
-					  &mstart, &msize, &heap->spare, &freed);
-		codeheap_pool_ok(ret);
-		if (freed)
-			codeheap_spare_keep(heap, freed);
-	}
-	if (!ret) {
+	ret = codeheap_pool_merge(&heap->pool, block->start, block->len,
+				  &mstart, &msize, &heap->spare, &freed);
+	if (codeheap_pool_ok(ret) && !ret) {
 		/*
 		 * V8's FreeCode rule: the pages that lie in the free range the
 		 * block merged into (the space's fence counting as free) are
 		 * covered by no live block any more.
 		 */
-		lo = mstart;
 		hi = mstart + msize;
 		if (hi == space->end - CODEHEAP_CODE_ALIGN)
 			hi = space->end;
-		pstart = max(pstart, PAGE_ALIGN(lo));
+		pstart = max(pstart, PAGE_ALIGN(mstart));
 		pend = min(pend, round_down(hi, PAGE_SIZE));
 	} else {
-		/* Detached: no pool.  Pages shared with a neighbour stay. */
-		prev = rb_entry_safe(rb_prev(&block->node),
-				     struct codeheap_block, node);
-		next = rb_entry_safe(rb_next(&block->node),
-				     struct codeheap_block, node);
-		if (prev && prev->start + prev->len > pstart)
-			pstart += PAGE_SIZE;
-		if (next && next->start < pend)
-			pend -= PAGE_SIZE;
+		pend = pstart;	/* not in the pool: keep its pages */
 	}
-	rb_erase(&block->node, &heap->blocks);
-	if (heap->wr_block == block)
-		heap->wr_block = NULL;
-	space->nr_blocks--;
-	heap->nr_blocks--;
-	heap->allocated -= block->len;
-	heap->freed += block->len;
+	if (freed)
+		codeheap_spare_keep(heap, freed);
+	codeheap_block_unlink_locked(heap, block);
 	if (pstart < pend)
 		codeheap_decommit_locked(heap, codeheap_pgoff(space, pstart),
 					 (pend - pstart) >> PAGE_SHIFT);

@@ -101,6 +101,11 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 		return;
 	}
 #endif
+	if (!target) {
+		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
+				 CODEHEAP_JT_NEAR_SLOT_SIZE);
+		goto idle;
+	}
 	/* The far slot is in the same block, always within near reach. */
 	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
 		return;
@@ -112,6 +117,18 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 		}
 	}
 	codeheap_jt_poke(jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
+	slot->far_live = route.via_far;
+	if (route.via_far)
+		return;
+idle:
+	/*
+	 * Routing protocol, step 4: the near word first, then the idle far
+	 * slot back at its own near slot, so it keeps no old target.
+	 */
+	if (slot->far_ready) {
+		codeheap_jt_poke(jt, far + 8, near, 8);
+		slot->far_live = false;
+	}
 }
 
 /*
@@ -128,6 +145,9 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	u64 __maybe_unused insn;
 
 	lockdep_assert_held(&heap->lock);
+	/* A slot whose far slot is in use goes the slow way: it is idled. */
+	if (unlikely(jt->slots[i].far_live))
+		goto slow;
 	if (!target) {
 		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
@@ -139,6 +159,7 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 		return;
 	}
 #endif
+slow:
 	codeheap_jt_store_slow_locked(heap, jt, i, target);
 }
 
@@ -286,12 +307,12 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 int codeheap_heap_jt_create(struct codeheap_heap *heap,
 			    struct codeheap_jt_create *arg)
 {
+	u64 hi = codeheap_window_end(arg->lo, arg->hi);
 	struct codeheap_jt *jt;
 	u64 addr;
 	int ret;
 
-	if (arg->flags || arg->__reserved || !arg->nr_slots ||
-	    (arg->hi && arg->lo >= arg->hi) ||
+	if (arg->flags || arg->__reserved || !arg->nr_slots || !hi ||
 	    arg->default_target >= TASK_SIZE)
 		return -EINVAL;
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
@@ -308,8 +329,8 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	jt->default_target = arg->default_target;
 
 	ret = codeheap_block_alloc(heap, codeheap_jt_len(arg->nr_slots),
-				   CODEHEAP_CODE_ALIGN, arg->lo,
-				   arg->hi ? arg->hi : ~0ULL, 0, jt, &addr);
+				   CODEHEAP_CODE_ALIGN, arg->lo, hi, 0, jt,
+				   &addr);
 	if (ret) {
 		kvfree(jt);
 		return ret;
@@ -421,7 +442,7 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		codeheap_jt_link(&slots[n], blocks[i]);
 		slots[n].target = target;
 #if defined(CONFIG_X86_64)
-		if (fast && target &&
+		if (fast && target && !slots[n].far_live &&
 		    !codeheap_x86_64_near_encode(near, target, &insn)) {
 			void *kaddr = kaddrs[(near >> PAGE_SHIFT) - page0] +
 				      offset_in_page(near);
@@ -566,6 +587,45 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 	hlist_for_each_entry_safe(slot, tmp, &block->jt_refs, link)
 		codeheap_jt_set_locked(heap, slot->jt, slot - slot->jt->slots,
 				       slot->jt->default_target, NULL);
+}
+
+/**
+ * codeheap_jt_space_end_locked() - a reservation ends: its tables go with it
+ * @heap: the heap
+ * @space: the reservation, about to have its blocks freed
+ *
+ * Destroys the tables laid in @space, and gives every other table whose
+ * default lies in @space the trap as its default, storing the trap into
+ * its slots at the default.  The caller then resets the slots that target
+ * @space's blocks (codeheap_jt_unref_block_locked()), so no slot is left
+ * pointing into it (SPEC 5.5).
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space)
+{
+	struct codeheap_jt *jt;
+	unsigned long id;
+	u32 i;
+
+	lockdep_assert_held(&heap->lock);
+	xa_for_each(&heap->jts, id, jt) {
+		if (jt->block->space == space) {
+			codeheap_jt_unlink_locked(heap, jt);
+			jt->block->jt = NULL;
+			kvfree(jt);
+			continue;
+		}
+		if (!jt->default_block || jt->default_block->space != space)
+			continue;
+		jt->default_block->jt_defaults--;
+		jt->default_block = NULL;
+		jt->default_target = 0;
+		for (i = 0; i < jt->nr_slots; i++)
+			if (!jt->slots[i].block)
+				codeheap_jt_set_locked(heap, jt, i, 0, NULL);
+	}
 }
 
 /**

@@ -624,12 +624,14 @@ union codeheap_ucmd_buffer {
  * @size: the kernel's size of the command's struct
  * @min_size: the size of the struct's first published version
  * @owner_only: the command changes the heap, so only its owner mm may call
+ * @output: the command writes output fields back into the struct
  * @execute: the command
  */
 struct codeheap_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	bool owner_only;
+	bool output;
 	int (*execute)(struct codeheap_ucmd *ucmd);
 };
 
@@ -637,7 +639,7 @@ struct codeheap_ioctl_op {
  * Indexed by command number.  Every command is _IO(CODEHEAP_TYPE, nr): the
  * size travels in the struct, not in the ioctl number.
  */
-#define CODEHEAP_IOCTL_OP(_nr, _fn, _struct, _last, _owner_only)	\
+#define CODEHEAP_IOCTL_OP(_nr, _fn, _struct, _last, _owner_only, _output) \
 	[_nr] = {							\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(union codeheap_ucmd_buffer) < \
@@ -645,42 +647,43 @@ struct codeheap_ioctl_op {
 			BUILD_BUG_ON_ZERO(sizeof(_struct) % 8),		\
 		.min_size = offsetofend(_struct, _last),		\
 		.owner_only = _owner_only,				\
+		.output = _output,					\
 		.execute = _fn,						\
 	}
 
 static const struct codeheap_ioctl_op codeheap_ioctl_ops[] = {
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_VERSION, codeheap_cmd_version,
-			  struct codeheap_version, __reserved, false),
+			  struct codeheap_version, __reserved, false, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_RESERVE, codeheap_cmd_reserve,
-			  struct codeheap_reserve, addr, true),
+			  struct codeheap_reserve, addr, true, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_RELEASE, codeheap_cmd_release,
-			  struct codeheap_release, addr, true),
+			  struct codeheap_release, addr, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_COMMIT, codeheap_cmd_commit,
-			  struct codeheap_range, __reserved, true),
+			  struct codeheap_range, __reserved, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_DECOMMIT, codeheap_cmd_decommit,
-			  struct codeheap_range, __reserved, true),
+			  struct codeheap_range, __reserved, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_PROTECT, codeheap_cmd_protect,
-			  struct codeheap_range, __reserved, true),
+			  struct codeheap_range, __reserved, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_SEAL, codeheap_cmd_seal,
-			  struct codeheap_addr, addr, true),
+			  struct codeheap_addr, addr, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_ALLOC, codeheap_cmd_alloc,
-			  struct codeheap_alloc, addr, true),
+			  struct codeheap_alloc, addr, true, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_FREE, codeheap_cmd_free,
-			  struct codeheap_addr, addr, true),
+			  struct codeheap_addr, addr, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_LOOKUP, codeheap_cmd_lookup,
-			  struct codeheap_lookup, __reserved, false),
+			  struct codeheap_lookup, __reserved, false, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_WRITE, codeheap_cmd_write,
-			  struct codeheap_write, entries, true),
+			  struct codeheap_write, entries, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_STATS, codeheap_cmd_stats,
-			  struct codeheap_stats, __reserved, false),
+			  struct codeheap_stats, __reserved, false, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_CREATE, codeheap_cmd_jt_create,
-			  struct codeheap_jt_create, slot_size, true),
+			  struct codeheap_jt_create, slot_size, true, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_PATCH, codeheap_cmd_jt_patch,
-			  struct codeheap_jt_patch, entries, true),
+			  struct codeheap_jt_patch, entries, true, false),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_QUERY, codeheap_cmd_jt_query,
-			  struct codeheap_jt_query, target, false),
+			  struct codeheap_jt_query, target, false, true),
 	CODEHEAP_IOCTL_OP(CODEHEAP_CMD_JT_DESTROY, codeheap_cmd_jt_destroy,
-			  struct codeheap_jt_destroy, __reserved, true),
+			  struct codeheap_jt_destroy, __reserved, true, false),
 };
 
 /*
@@ -750,6 +753,34 @@ static __always_inline int codeheap_ioctl_one(struct codeheap_heap *heap,
 	return codeheap_heap_jt_patch1(heap, cmd.patch.id, (void *)e);
 }
 
+/*
+ * A command with output fields writes its answer only on success, all of
+ * it: check before the command runs that both ends of the struct can be
+ * written, by storing back the bytes just read there (a store that
+ * changes nothing).  Only another thread changing the struct's mapping
+ * during the call can make the answer fail after this (see
+ * Documentation/codeheap.rst, "Failed calls").
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int codeheap_probe_output(void __user *ubuf, const void *kbuf,
+				 unsigned int len)
+{
+	u8 __user *dst = ubuf;
+	const u8 *src = kbuf;
+
+	if (!user_write_access_begin(dst, len))
+		return -EFAULT;
+	unsafe_put_user(src[0], dst, efault);
+	unsafe_put_user(src[len - 1], dst + len - 1, efault);
+	user_write_access_end();
+	return 0;
+
+efault:
+	user_write_access_end();
+	return -EFAULT;
+}
+
 static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 				unsigned long arg)
 {
@@ -784,19 +815,21 @@ static long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 	ucmd.cmd = &buf;
 	if (!codeheap_read_cmd(&buf, op->size, ucmd.ubuffer)) {
 		ucmd.user_size = op->size;
-		return op->execute(&ucmd);
+	} else {
+		ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+		if (ret)
+			return ret;
+		if (ucmd.user_size < op->min_size)
+			return -EINVAL;
+		ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+					    ucmd.user_size);
+		if (ret)
+			return ret;
 	}
-
-	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (ret)
-		return ret;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
-				    ucmd.user_size);
-	if (ret)
-		return ret;
-
+	if (op->output &&
+	    codeheap_probe_output(ucmd.ubuffer, ucmd.cmd,
+				  min(ucmd.user_size, op->size)))
+		return -EFAULT;
 	return op->execute(&ucmd);
 }
 

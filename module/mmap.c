@@ -19,7 +19,8 @@
  * work, so a debugger can read code that is mapped.  VM_DONTEXPAND and the
  * may_split, mremap and mprotect operations refuse growing, moving,
  * splitting and reprotecting it; unmapping all of it is the owner's right,
- * and detaches the reservation from the heap.
+ * and ends the reservation with everything in it, as RELEASE would after
+ * freeing its allocations (codeheap_space_end_locked()).
  */
 
 #include <linux/fs.h>
@@ -27,6 +28,7 @@
 #include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/rcupdate.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "codeheap.h"
@@ -86,9 +88,16 @@ static void codeheap_vm_close(struct vm_area_struct *vma)
 	mutex_lock(&heap->lock);
 	space = codeheap_space_find(heap, vma->vm_start);
 	if (space && space->start == vma->vm_start &&
-	    space->end == vma->vm_end && space->pgoff == vma->vm_pgoff)
-		codeheap_space_detach_locked(heap, space);
+	    space->end == vma->vm_end && space->pgoff == vma->vm_pgoff) {
+		codeheap_space_end_locked(heap, space);
+		/* RELEASE and RESERVE free the space they hold themselves. */
+		if (space->releasing || heap->reserving == space)
+			space = NULL;
+	} else {
+		space = NULL;
+	}
 	mutex_unlock(&heap->lock);
+	kfree(space);
 }
 
 /* Partial munmap() and mprotect() would split the mapping. */
@@ -193,8 +202,6 @@ void codeheap_map_pages(struct codeheap_heap *heap,
 	mmap_assert_locked(heap->mm);
 	lockdep_assert_held(&heap->lock);
 
-	if (space->detached)
-		return;
 	vma = vma_lookup(heap->mm, start);
 	if (!vma || vma->vm_ops != &codeheap_vm_ops ||
 	    vma->vm_file != heap->file || vma->vm_start != space->start)

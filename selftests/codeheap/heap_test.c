@@ -1182,4 +1182,148 @@ TEST_F(heap, stats_track)
 	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, NULL));
 }
 
+/* -------------------------------------------- hardening regressions -- */
+
+/*
+ * ALLOC never hands out memory in a page PROTECTed to none: the fit that
+ * would touch it is passed over.  Once the page is accessible again, the
+ * free room in it is used as before.
+ */
+TEST_F(heap, alloc_steps_over_page_protected_none)
+{
+	uint64_t addr, p = self->page, len = 16 * p, a, b, c;
+	unsigned char code[6];
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 1, &a));
+	ASSERT_EQ(addr, a);
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p, 0));
+	ASSERT_EQ(SIGSEGV, ch_probe_read(a, NULL));
+
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 2, &b));
+	EXPECT_LE(addr + p, b);
+	ch_code_ret(code, 77);
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, 6));
+	EXPECT_EQ(0, ch_probe_call(b, &ret));
+	EXPECT_EQ(77, ret);
+	/* A window holding only the inaccessible page has no room. */
+	EXPECT_EQ(-ENOSPC, ch_alloc_in(self->fd, 64, 0, addr, addr + p, 3,
+				       NULL));
+
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
+			      PROT_READ | PROT_EXEC));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 4, &c));
+	EXPECT_EQ(addr + 64, c);
+	EXPECT_EQ(CH_TRAP, *(unsigned char *)PTR(c));
+}
+
+/* An empty window (hi 0 means no bound) is EINVAL, never a kernel warning. */
+TEST_F(heap, alloc_empty_window_invalid)
+{
+	struct codeheap_stats before, after;
+
+	ASSERT_EQ(0, ch_stats(self->fd, &before));
+	EXPECT_EQ(-EINVAL, ch_alloc_in(self->fd, 64, 0, ~0ULL, 0, 0, NULL));
+	EXPECT_EQ(-EINVAL, ch_alloc_in(self->fd, 64, 0, 1ULL << 40, 1ULL << 40,
+				       0, NULL));
+	EXPECT_EQ(-EINVAL, ch_alloc_in(self->fd, 64, 0, 2, 1, 0, NULL));
+	ASSERT_EQ(0, ch_stats(self->fd, &after));
+	EXPECT_EQ(0, memcmp(&before, &after, sizeof(before)));
+}
+
+/* An ALLOC that fails at a limit leaves no reservation it grew behind. */
+TEST_F(heap, failed_alloc_releases_grown_space)
+{
+	long long old = ch_param_read("max_heap_committed");
+	long long reserved = ch_global("reserved_bytes");
+	struct codeheap_stats st;
+	uint64_t p = self->page;
+	char buf[32];
+	int ret;
+
+	ASSERT_LT(0, old);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)p);
+	ASSERT_EQ(0, ch_param_write("max_heap_committed", buf));
+	/* A fresh heap has no reservation: two pages need one, and fail. */
+	ret = ch_alloc(self->fd, 2 * p, 0, NULL);
+	snprintf(buf, sizeof(buf), "%lld", old);
+	ASSERT_EQ(0, ch_param_write("max_heap_committed", buf));
+	EXPECT_EQ(-ENOMEM, ret);
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(0, st.reservations);
+	EXPECT_EQ(0, st.reserved_bytes);
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(reserved, ch_global("reserved_bytes"));
+	/* And the heap still works. */
+	EXPECT_EQ(0, ch_alloc(self->fd, 2 * p, 0, NULL));
+}
+
+/*
+ * A call that fails writes nothing into its argument: each command with
+ * output, its struct running from a writable page into a read-only one
+ * (or starting in the read-only one), fails with EFAULT, leaves every byte
+ * of the struct as it was, and changes nothing in the heap.
+ */
+TEST_F(heap, failed_output_writes_nothing)
+{
+	static const struct {
+		unsigned long cmd;
+		uint32_t size;
+	} cmds[] = {
+		{ CODEHEAP_IOC_VERSION, sizeof(struct codeheap_version) },
+		{ CODEHEAP_IOC_RESERVE, sizeof(struct codeheap_reserve) },
+		{ CODEHEAP_IOC_ALLOC, sizeof(struct codeheap_alloc) },
+		{ CODEHEAP_IOC_LOOKUP, sizeof(struct codeheap_lookup) },
+		{ CODEHEAP_IOC_STATS, sizeof(struct codeheap_stats) },
+		{ CODEHEAP_IOC_JT_CREATE, sizeof(struct codeheap_jt_create) },
+		{ CODEHEAP_IOC_JT_QUERY, sizeof(struct codeheap_jt_query) },
+	};
+	struct codeheap_stats before, after;
+	long p = self->page;
+	unsigned char *map, *arg, want[256];
+	uint64_t fn;
+	unsigned int i, split;
+
+	ASSERT_EQ(0, ch_make_fn(self->fd, 5, &fn));
+	map = mmap(NULL, 2 * p, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		for (split = 8; split < cmds[i].size; split += 8) {
+			/* The struct's first @split bytes in the writable page. */
+			ASSERT_EQ(0, mprotect(map, 2 * p, PROT_READ | PROT_WRITE));
+			arg = map + p - split;
+			memset(arg, 0, cmds[i].size);
+			memcpy(arg, &cmds[i].size, 4);
+			if (cmds[i].cmd == CODEHEAP_IOC_ALLOC ||
+			    cmds[i].cmd == CODEHEAP_IOC_JT_CREATE)
+				memcpy(arg + 8, "\x40", 1);	/* len / nr_slots */
+			if (cmds[i].cmd == CODEHEAP_IOC_RESERVE)
+				memcpy(arg + 9, "\x00\x01", 2);	/* len 64 KiB */
+			if (cmds[i].cmd == CODEHEAP_IOC_LOOKUP)
+				memcpy(arg + 8, &fn, sizeof(fn));
+			memcpy(want, arg, cmds[i].size);
+			ASSERT_EQ(0, mprotect(map + p, p, PROT_READ));
+			ASSERT_EQ(0, ch_stats(self->fd, &before));
+			EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, cmds[i].cmd, arg)) {
+				TH_LOG("cmd %u split %u", i, split);
+			}
+			EXPECT_EQ(0, memcmp(want, arg, cmds[i].size)) {
+				TH_LOG("cmd %u split %u: struct written", i,
+				       split);
+			}
+			ASSERT_EQ(0, ch_stats(self->fd, &after));
+			EXPECT_EQ(0, memcmp(&before, &after, sizeof(before)));
+		}
+		/* All of it read-only. */
+		ASSERT_EQ(0, mprotect(map, 2 * p, PROT_READ | PROT_WRITE));
+		memset(map, 0, cmds[i].size);
+		memcpy(map, &cmds[i].size, 4);
+		ASSERT_EQ(0, mprotect(map, 2 * p, PROT_READ));
+		EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, cmds[i].cmd, map));
+	}
+	munmap(map, 2 * p);
+}
+
 TEST_HARNESS_MAIN

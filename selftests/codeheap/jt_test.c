@@ -518,4 +518,161 @@ TEST_F(jt, patch_while_calling)
 	TH_LOG("%ld patches, %ld calls", patches, calls);
 }
 
+/* ---------------------------------------------- hardening regressions -- */
+
+/* x86-64: far slot @i of a table of @n slots, and its target word. */
+static uint64_t far_word(const struct codeheap_jt_create *c, uint32_t n,
+			 uint32_t i)
+{
+	uint64_t near = ((uint64_t)n * c->slot_size + 15) & ~15ULL;
+
+	return c->base + near + 16ULL * i + 8;
+}
+
+/*
+ * A slot that stops using its far slot (FREE of the far target, a near
+ * patch) leaves the far slot pointing back at its own near slot: no far
+ * slot keeps the address of freed code (routing protocol, step 4).
+ */
+TEST_F(jt, far_slot_idles_after_free)
+{
+	uint64_t far_space, target, word, near;
+	struct codeheap_jt_create c;
+	unsigned char code[6];
+	int ret;
+
+	if (sizeof(void *) == 4)
+		SKIP(return, "32-bit tables have no far slots");
+	ASSERT_EQ(0, ch_reserve(self->fd, 1 << 20, 0, 0, &far_space));
+	ret = jt_create(self->fd, 4, 0, far_space + (6ULL << 30),
+			far_space + (8ULL << 30), &c);
+	if (ret == -ENOSPC)
+		ret = jt_create(self->fd, 4, 0, far_space - (8ULL << 30),
+				far_space - (6ULL << 30), &c);
+	ASSERT_EQ(0, ret);
+	near = c.base + 2 * c.slot_size;
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
+				 far_space + (1 << 20), 0, &target));
+	ch_code_ret(code, 4242);
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+	memcpy(&word, PTR(far_word(&c, 4, 2)), 8);
+	ASSERT_EQ(target, word);
+
+	ASSERT_EQ(0, ch_free(self->fd, target));
+	EXPECT_EQ(SIGTRAP, call_slot(&c, 2, &ret));
+	memcpy(&word, PTR(far_word(&c, 4, 2)), 8);
+	EXPECT_EQ(near, word);
+
+	/* Far again, then a near target: the far slot idles as well. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
+				 far_space + (1 << 20), 0, &target));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+	EXPECT_EQ(0, call_slot(&c, 2, &ret));
+	EXPECT_EQ(4242, ret);
+	ch_code_ret(code, 99);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, c.base, c.base + (1 << 20),
+				 0, &target));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
+	EXPECT_EQ(0, call_slot(&c, 2, &ret));
+	EXPECT_EQ(99, ret);
+	memcpy(&word, PTR(far_word(&c, 4, 2)), 8);
+	EXPECT_EQ(near, word);
+}
+
+/* SEAL of a table's allocation succeeds: it is sealed from birth. */
+TEST_F(jt, seal_of_table_succeeds)
+{
+	struct codeheap_lookup l;
+
+	EXPECT_EQ(0, ch_seal(self->fd, self->c.base));
+	ASSERT_EQ(0, ch_lookup(self->fd, self->c.base, &l));
+	EXPECT_EQ(CODEHEAP_LOOKUP_SEALED | CODEHEAP_LOOKUP_JUMP_TABLE,
+		  l.alloc_flags);
+	EXPECT_EQ(-EPERM, ch_free(self->fd, self->c.base));
+}
+
+/*
+ * A table never lands in a page PROTECTed to none (sealed, it could never
+ * be made accessible again): it goes above that page.
+ */
+TEST_F(jt, create_steps_over_page_protected_none)
+{
+	uint64_t addr, p = ch_page(), len = 16 * p, a;
+	struct codeheap_jt_create c;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &a));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p, 0));
+	ASSERT_EQ(0, jt_create(self->fd, 4, 0, addr, addr + len, &c));
+	EXPECT_LE(addr + p, c.base);
+	EXPECT_EQ(SIGTRAP, call_slot(&c, 1, &ret));
+	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 1, self->f1));
+	EXPECT_EQ(0, call_slot(&c, 1, &ret));
+	EXPECT_EQ(1, ret);
+}
+
+/*
+ * Unmapping a reservation ends what is in it: its tables are destroyed,
+ * slots elsewhere that jumped into it trap again, and a table whose default
+ * lay in it now traps by default.  A table laid where one lived before is
+ * backed and works.
+ */
+TEST_F(jt, munmap_ends_tables_and_targets)
+{
+	uint64_t addr, len = 64 * ch_page(), f, t, got;
+	struct codeheap_jt_create in, def;
+	struct codeheap_stats st;
+	unsigned char code[6];
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+	ASSERT_EQ(0, jt_create(self->fd, 8, 0, addr, addr + len, &in));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &f));
+	ch_code_ret(code, 55);
+	ASSERT_EQ(0, ch_write1(self->fd, f, code, 6));
+	/* Beside the fixture's table, outside the reservation to unmap. */
+	ASSERT_EQ(0, jt_create(self->fd, 4, f, self->c.base,
+			       self->c.base + (1 << 20), &def));
+	ASSERT_TRUE(def.base < addr || def.base >= addr + len);
+	ASSERT_EQ(0, jt_patch1(self->fd, def.id, 3, self->f2));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 5, f));
+	ASSERT_EQ(0, jt_patch1(self->fd, in.id, 0, self->f1));
+	EXPECT_EQ(0, call_slot(&def, 0, &ret));
+	EXPECT_EQ(55, ret);
+
+	ASSERT_EQ(0, munmap(PTR(addr), len));
+	EXPECT_EQ(-ENOENT, jt_query(self->fd, in.id, 0, NULL));
+	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, in.id, 0, self->f1));
+	EXPECT_EQ(-ENOENT, jt_destroy(self->fd, in.id));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 5, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 5, &ret));
+	ASSERT_EQ(0, jt_query(self->fd, def.id, 0, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(SIGTRAP, call_slot(&def, 0, &ret));
+	/* A slot patched away from the old default keeps its target. */
+	EXPECT_EQ(0, call_slot(&def, 3, &ret));
+	EXPECT_EQ(2, ret);
+	/* The old default is no target any more; 0 is the default now. */
+	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, def.id, 3, f));
+	EXPECT_EQ(0, jt_patch1(self->fd, def.id, 3, 0));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(2, st.jump_tables);	/* the fixture's and def */
+
+	/* A table where the old one was: backed, and it works. */
+	ASSERT_EQ(0, ch_reserve(self->fd, len, addr, CODEHEAP_RESERVE_FIXED,
+				&got));
+	ASSERT_EQ(addr, got);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &f));
+	ASSERT_EQ(0, jt_create(self->fd, 8, 0, addr, addr + len, &in));
+	EXPECT_EQ(SIGTRAP, call_slot(&in, 7, &ret));
+	ASSERT_EQ(0, jt_patch1(self->fd, in.id, 7, self->f1));
+	EXPECT_EQ(0, call_slot(&in, 7, &ret));
+	EXPECT_EQ(1, ret);
+}
+
 TEST_HARNESS_MAIN

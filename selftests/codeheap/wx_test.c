@@ -271,42 +271,96 @@ TEST_F(wx, madvise_dontneed_refaults)
 	EXPECT_TRUE(code_ok(self->code));
 }
 
-/* The owner may unmap a whole reservation: the heap stays consistent. */
-TEST_F(wx, munmap_whole_space_detaches)
+/*
+ * The owner may unmap a whole reservation: that ends it with everything in
+ * it, as if each allocation were freed and the reservation released.
+ */
+TEST_F(wx, munmap_whole_space_ends_it)
 {
-	uint64_t addr, len = 64 * self->page, a;
-	struct codeheap_stats before, after;
+	uint64_t addr, len = 64 * self->page, a, b;
+	struct codeheap_stats before, during, after;
 	struct codeheap_lookup l;
 	unsigned char c;
 	void *anon;
 
+	ASSERT_EQ(0, ch_stats(self->fd, &before));
 	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 9, &a));
-	ASSERT_EQ(0, ch_stats(self->fd, &before));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 3 * self->page, 0, addr,
+				 addr + len, 10, &b));
+	ASSERT_EQ(0, ch_stats(self->fd, &during));
 	ASSERT_EQ(0, munmap(PTR(addr), len));
 
-	/* Its allocation is still known; its pages are out of reach. */
-	ASSERT_EQ(0, ch_lookup(self->fd, a, &l));
-	EXPECT_EQ(9, l.tag);
+	/* Its allocations are gone with it, and so is the reservation. */
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, a, &l));
+	EXPECT_EQ(-ENOENT, ch_lookup(self->fd, b + self->page, &l));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, a));
+	EXPECT_EQ(-ENOENT, ch_release(self->fd, addr));
 	EXPECT_EQ(-ENOENT, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr,
 				    self->page, 0));
-	EXPECT_EQ(-ENOENT, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr,
-				    self->page, 0));
+	ASSERT_EQ(0, ch_stats(self->fd, &after));
+	EXPECT_EQ(before.reservations, after.reservations);
+	EXPECT_EQ(before.reserved_bytes, after.reserved_bytes);
+	EXPECT_EQ(before.allocations, after.allocations);
+	EXPECT_EQ(before.allocated_bytes, after.allocated_bytes);
+	EXPECT_EQ(before.committed_bytes, after.committed_bytes);
+	EXPECT_EQ(during.freed_bytes + 64 + 3 * self->page, after.freed_bytes);
 
-	/* Whoever maps the range now owns it: FREE and RELEASE leave it be. */
+	/* Whoever maps the range now owns it: the heap leaves it be. */
 	anon = mmap(PTR(addr), self->page, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	ASSERT_EQ(PTR(addr), anon);
 	memset(anon, 0x11, self->page);
-	EXPECT_EQ(0, ch_free(self->fd, a));
-	EXPECT_EQ(0, ch_release(self->fd, addr));
+	EXPECT_EQ(-ENOENT, ch_free(self->fd, a));
 	EXPECT_EQ(0, ch_probe_read(addr, &c));
 	EXPECT_EQ(0x11, c);
 	munmap(anon, self->page);
+	EXPECT_TRUE(code_ok(self->code));
+}
 
-	ASSERT_EQ(0, ch_stats(self->fd, &after));
-	EXPECT_EQ(before.reservations - 1, after.reservations);
-	EXPECT_EQ(before.reserved_bytes - len, after.reserved_bytes);
+/*
+ * A new reservation where an ended one was starts empty: its allocations
+ * are backed, unique and hold traps; nothing of the old one shows through.
+ */
+TEST_F(wx, reserve_over_ended_space)
+{
+	uint64_t addr, len = 64 * self->page, a, b, got;
+	struct codeheap_lookup l;
+	unsigned char code[6];
+	int i, ret;
+
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 9,
+					 &a));
+		ch_code_ret(code, 1000 + i);
+		ASSERT_EQ(0, ch_write1(self->fd, a, code, 6));
+		ASSERT_EQ(0, munmap(PTR(addr), len));
+
+		ASSERT_EQ(0, ch_reserve(self->fd, len, addr,
+					CODEHEAP_RESERVE_FIXED, &got));
+		ASSERT_EQ(addr, got);
+		/* Where the old allocation was, and in the page beside it. */
+		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 7,
+					 &b));
+		EXPECT_EQ(addr, b);
+		ASSERT_EQ(0, ch_lookup(self->fd, b, &l));
+		EXPECT_EQ(7, l.tag);
+		EXPECT_EQ(CH_TRAP, *(unsigned char *)PTR(b));
+		ch_code_ret(code, 2000 + i);
+		ASSERT_EQ(0, ch_write1(self->fd, b, code, 6));
+		EXPECT_EQ(0, ch_probe_call(b, &ret));
+		EXPECT_EQ(2000 + i, ret);
+		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 8,
+					 &b));
+		EXPECT_EQ(addr + 64, b);
+		EXPECT_EQ(0, ch_probe_read(b, NULL));
+		ASSERT_EQ(0, ch_lookup(self->fd, b, &l));
+		EXPECT_EQ(8, l.tag);
+		EXPECT_EQ(0, ch_free(self->fd, addr));
+		EXPECT_EQ(0, ch_free(self->fd, b));
+		EXPECT_EQ(0, ch_release(self->fd, addr));
+	}
 	EXPECT_TRUE(code_ok(self->code));
 }
 

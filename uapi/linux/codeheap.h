@@ -36,7 +36,11 @@
  * field that is not zero is ``-EINVAL``.  A command number the module does
  * not know is ``-ENOTTY``.
  *
- * A call that fails changes nothing.
+ * A call that fails changes nothing, and writes nothing back into its
+ * argument: a command with output fields fails with ``-EFAULT`` before it
+ * does anything if the struct cannot be written (only another thread
+ * changing the struct's mapping during the call can defeat that check; a
+ * command that created something then undoes it).
  *
  * Errno meanings, common to all commands (each command lists the ones it
  * can return):
@@ -232,7 +236,12 @@ enum codeheap_reserve_flags {
  * @addr: the start of a reservation, as RESERVE (or a growing ALLOC)
  *        returned it
  *
- * Unmaps the reservation and frees its pages.
+ * Unmaps the reservation and frees its pages.  munmap() of the whole
+ * reservation by the owner (or a MAP_FIXED mapping over it, exec or exit)
+ * ends it as well, and also frees what is still allocated in it: its
+ * allocations are freed, slots that jump into them reset to their tables'
+ * defaults, jump tables laid in it destroyed, and a table elsewhere whose
+ * default lay in it gets 0 (trap) as its default.
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag; ``ENOENT`` no
  * reservation starts at @addr; ``EBUSY`` allocations still live in it;
@@ -303,13 +312,15 @@ struct codeheap_range {
  * none fits, reserves a new code space (V8's rule: the larger of the
  * request plus 64 KiB, 128 KiB and a quarter of what the heap has reserved,
  * at most ``max_reservation_size``), inside the window when one is given.
- * The pages the allocation covers are committed (trap-filled, read+exec).
+ * The pages the allocation covers are committed (trap-filled, read+exec);
+ * a free range in a page PROTECTed to none is never used.  A call that
+ * fails releases the code space it reserved.
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` @len 0, @align not a power
- * of two, @lo >= @hi with a non-zero @hi, unknown flag; ``EOVERFLOW``
- * rounding @len overflows; ``ENOMEM`` @len above ``max_reservation_size``,
- * a committed-bytes limit, or out of memory; ``ENOSPC`` no room in the
- * window; ``EFAULT``.
+ * of two, an empty window (@lo >= @hi, or @lo = ~0 with @hi 0), unknown
+ * flag; ``EOVERFLOW`` rounding @len overflows; ``ENOMEM`` @len above
+ * ``max_reservation_size``, a committed-bytes limit, or out of memory;
+ * ``ENOSPC`` no room in the window; ``EFAULT``.
  */
 struct codeheap_alloc {
 	__u32 size;
@@ -493,7 +504,8 @@ struct codeheap_stats {
  * table's default before the memory is refilled with traps, so a slot never
  * points into freed or reused memory.  An allocation that is a table's
  * default target cannot be freed while the table lives.  The table's own
- * allocation is sealed: WRITE, FREE, SEAL and PROTECT of it fail.
+ * allocation is sealed: WRITE, FREE and PROTECT of it fail (``EPERM``);
+ * SEAL of it succeeds and changes nothing, as for any sealed allocation.
  */
 
 /* Most slots one jump table may have. */
@@ -516,7 +528,7 @@ struct codeheap_stats {
  * @slot_size: output: bytes between slots (``jt_near_slot_size``)
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
- * @__reserved, @nr_slots 0, @lo >= @hi with a non-zero @hi,
+ * @__reserved, @nr_slots 0, an empty window (as for ALLOC),
  * @default_target beyond the user address space or inside a jump table;
  * ``E2BIG`` @nr_slots above %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM``
  * ``ENOSPC`` as for ALLOC; ``EFAULT``.
