@@ -34,6 +34,15 @@
 #include "compat.h"
 #include "pool.h"
 
+/*
+ * Every allocation on behalf of user space: charged to the caller's memory
+ * cgroup, and never a reason to OOM-kill anyone.  __GFP_RETRY_MAYFAIL makes
+ * a charge over the cgroup's memory.max, or a machine out of memory, fail
+ * with ENOMEM after reclaim instead of invoking the OOM killer (see
+ * try_charge_memcg() in mm/memcontrol.c and the gfp.h documentation).
+ */
+#define CODEHEAP_GFP	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* Hard ceiling of the max_batch parameter: bounds one call's kernel work. */
 #define CODEHEAP_BATCH_HARD_MAX 65536U
 
@@ -76,6 +85,7 @@
  * @max_reservation_size: largest single reservation, bytes
  * @max_heap_committed: most committed bytes per heap
  * @max_total_committed: most committed bytes over all heaps
+ * @max_user_committed: most committed bytes over the heaps of one user
  * @max_batch: most entries per batched call
  *
  * A snapshot taken with codeheap_limits_get(): each field is read once, so a
@@ -86,6 +96,7 @@ struct codeheap_limits {
 	unsigned long max_reservation_size;
 	unsigned long max_heap_committed;
 	unsigned long max_total_committed;
+	unsigned long max_user_committed;
 	unsigned int max_batch;
 };
 
@@ -124,6 +135,7 @@ struct codeheap_space {
 };
 
 struct codeheap_jt;
+struct codeheap_user;
 
 /**
  * struct codeheap_block - an allocation
@@ -241,6 +253,8 @@ struct codeheap_write_run {
  * @mm: the address space that owns the heap, pinned with mmgrab() for the
  *      heap's lifetime; set at open and never changed, so it is read without
  *      a lock
+ * @user: the account of the user that opened the heap, charged with its
+ *        committed bytes; set at open and never changed
  * @file: the open /dev/codeheap file the heap belongs to; every
  *        reservation maps it, so the heap lives until the last mapping and
  *        the last fd are gone
@@ -287,6 +301,7 @@ struct codeheap_write_run {
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
+	struct codeheap_user *user;
 	struct file *file;
 	struct codeheap_batch *batch;
 	struct mutex space_lock;	/* outside mmap_lock */
@@ -417,6 +432,13 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space);
 void codeheap_jt_destroy_all(struct codeheap_heap *heap);
+
+/* account.c */
+struct codeheap_user *codeheap_user_get(void);
+void codeheap_user_put(struct codeheap_user *user);
+int codeheap_user_charge(struct codeheap_user *user, unsigned long bytes,
+			 unsigned long limit);
+void codeheap_user_uncharge(struct codeheap_user *user, unsigned long bytes);
 
 /* mmap.c */
 int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma);

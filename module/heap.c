@@ -136,9 +136,12 @@ static int codeheap_charge_locked(struct codeheap_heap *heap,
 	codeheap_limits_get(&limits);
 	if (heap->committed + bytes > limits.max_heap_committed)
 		return -ENOMEM;
+	if (codeheap_user_charge(heap->user, bytes, limits.max_user_committed))
+		return -ENOMEM;
 	if (atomic_long_add_return(bytes, &codeheap_total_committed) >
 	    limits.max_total_committed) {
 		atomic_long_sub(bytes, &codeheap_total_committed);
+		codeheap_user_uncharge(heap->user, bytes);
 		return -ENOMEM;
 	}
 	heap->committed += bytes;
@@ -151,6 +154,7 @@ static void codeheap_uncharge_locked(struct codeheap_heap *heap,
 {
 	lockdep_assert_held(&heap->lock);
 	heap->committed -= bytes;
+	codeheap_user_uncharge(heap->user, bytes);
 	atomic_long_sub(bytes, &codeheap_total_committed);
 }
 
@@ -215,7 +219,7 @@ static int codeheap_commit_locked(struct codeheap_heap *heap,
 
 		if (xa_load(&heap->pages, first + i))
 			continue;
-		page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		page = alloc_page(CODEHEAP_GFP);
 		if (!page) {
 			ret = -ENOMEM;
 			goto free_pages;
@@ -231,7 +235,7 @@ static int codeheap_commit_locked(struct codeheap_heap *heap,
 
 	list_for_each_entry(page, &pages, lru) {
 		ret = xa_insert(&heap->pages, page->index, page,
-				GFP_KERNEL_ACCOUNT);
+				CODEHEAP_GFP);
 		if (ret)
 			goto erase_pages;
 	}
@@ -296,7 +300,7 @@ static struct codeheap_block *codeheap_block_get_locked(struct codeheap_heap *he
 	lockdep_assert_held(&heap->lock);
 	if (heap->nr_cached)
 		return heap->block_cache[--heap->nr_cached];
-	return kmalloc(sizeof(struct codeheap_block), GFP_KERNEL_ACCOUNT);
+	return kmalloc(sizeof(struct codeheap_block), CODEHEAP_GFP);
 }
 
 /* Give a block struct back: into the cache, or to the slab allocator. */
@@ -427,10 +431,9 @@ void codeheap_space_end_locked(struct codeheap_heap *heap,
 	lockdep_assert_held(&heap->lock);
 	if (!space->linked)
 		return;
-	if (space->nr_blocks) {
-		codeheap_jt_space_end_locked(heap, space);
+	codeheap_jt_space_end_locked(heap, space);
+	if (space->nr_blocks)
 		codeheap_space_free_blocks_locked(heap, space);
-	}
 	/* RELEASE took the free range out already. */
 	if (!space->releasing)
 		codeheap_space_unpool_locked(heap, space);
@@ -492,11 +495,11 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	if (pgoff < 0 || pgoff > CODEHEAP_PGOFF_MAX - pages)
 		return -ENOSPC;
 
-	space = kzalloc(sizeof(*space), GFP_KERNEL_ACCOUNT);
+	space = kzalloc(sizeof(*space), CODEHEAP_GFP);
 	if (!space)
 		return -ENOMEM;
 	space->pool_spare = kzalloc(sizeof(*space->pool_spare),
-				    GFP_KERNEL_ACCOUNT);
+				    CODEHEAP_GFP);
 	if (!space->pool_spare) {
 		kfree(space);
 		return -ENOMEM;
@@ -852,7 +855,7 @@ int codeheap_lock_spare(struct codeheap_heap *heap)
 			return 0;
 		}
 		mutex_unlock(&heap->lock);
-		node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+		node = kzalloc(sizeof(*node), CODEHEAP_GFP);
 		if (!node)
 			return -ENOMEM;
 		mutex_lock(&heap->lock);
@@ -1899,9 +1902,14 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	if (!current->mm)
 		return ERR_PTR(-EPERM);
 
-	heap = kzalloc(sizeof(*heap), GFP_KERNEL_ACCOUNT);
+	heap = kzalloc(sizeof(*heap), CODEHEAP_GFP);
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
+	heap->user = codeheap_user_get();
+	if (!heap->user) {
+		kfree(heap);
+		return ERR_PTR(-ENOMEM);
+	}
 
 	mutex_init(&heap->space_lock);
 	mutex_init(&heap->lock);
@@ -1937,6 +1945,8 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 	xa_for_each(&heap->pages, idx, page)
 		put_page(page);
 	xa_destroy(&heap->pages);
+	codeheap_user_uncharge(heap->user, heap->committed);
+	codeheap_user_put(heap->user);
 	atomic_long_sub(heap->committed, &codeheap_total_committed);
 	atomic_long_sub(heap->reserved, &codeheap_total_reserved);
 

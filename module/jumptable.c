@@ -201,7 +201,8 @@ static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
  * @jt: the table, with @nr_slots and @default_target set
  *
  * Context: @heap->lock held, before the table's block is committed.
- * Return: 0, -EINVAL (the default lies in a jump table) or -ENOMEM.
+ * Return: 0, -EINVAL (the default lies in a jump table, or in a
+ * reservation outside any allocation) or -ENOMEM.
  */
 int codeheap_jt_prepare_locked(struct codeheap_heap *heap,
 			       struct codeheap_jt *jt)
@@ -211,12 +212,18 @@ int codeheap_jt_prepare_locked(struct codeheap_heap *heap,
 	lockdep_assert_held(&heap->lock);
 	if (jt->default_target) {
 		block = codeheap_block_containing(heap, jt->default_target);
-		if (block && block->jt)
+		/*
+		 * Inside the heap, only a live allocation may be the default
+		 * (it cannot be freed while it is one); free heap memory is
+		 * handed to the next ALLOC, whose code the slots would reach.
+		 */
+		if (block ? !!block->jt :
+		    !!codeheap_space_find(heap, jt->default_target))
 			return -EINVAL;
 	}
 	jt->default_block = block;
 	return xa_alloc(&heap->jts, &jt->id, jt, xa_limit_31b,
-			GFP_KERNEL_ACCOUNT);
+			CODEHEAP_GFP);
 }
 
 /**
@@ -320,7 +327,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 
 	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots) +
 		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->kaddrs),
-		      GFP_KERNEL_ACCOUNT);
+		      CODEHEAP_GFP);
 	if (!jt)
 		return -ENOMEM;
 	jt->kaddrs = (void **)&jt->slots[arg->nr_slots];
@@ -610,6 +617,8 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 	u32 i;
 
 	lockdep_assert_held(&heap->lock);
+	if (!heap->nr_jts)
+		return;
 	xa_for_each(&heap->jts, id, jt) {
 		if (jt->block->space == space) {
 			codeheap_jt_unlink_locked(heap, jt);
@@ -617,9 +626,11 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 			kvfree(jt);
 			continue;
 		}
-		if (!jt->default_block || jt->default_block->space != space)
+		if (jt->default_target < space->start ||
+		    jt->default_target >= space->end)
 			continue;
-		jt->default_block->jt_defaults--;
+		if (jt->default_block)
+			jt->default_block->jt_defaults--;
 		jt->default_block = NULL;
 		jt->default_target = 0;
 		for (i = 0; i < jt->nr_slots; i++)

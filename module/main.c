@@ -33,6 +33,7 @@ static unsigned long codeheap_max_reservation_size =
 	CODEHEAP_DEFAULT_MAX_RESERVATION;
 static unsigned long codeheap_max_heap_committed = 512UL << 20;
 static unsigned long codeheap_max_total_committed = 2048UL << 20;
+static unsigned long codeheap_max_user_committed = 1024UL << 20;
 static unsigned int codeheap_max_batch = 1024;
 
 /*
@@ -92,6 +93,10 @@ module_param_cb(max_total_committed, &codeheap_bytes_param_ops,
 		&codeheap_max_total_committed, 0644);
 MODULE_PARM_DESC(max_total_committed,
 		 "Most bytes all heaps together may have committed (page multiple)");
+module_param_cb(max_user_committed, &codeheap_bytes_param_ops,
+		&codeheap_max_user_committed, 0644);
+MODULE_PARM_DESC(max_user_committed,
+		 "Most bytes the heaps of one user may have committed (page multiple)");
 module_param_cb(max_batch, &codeheap_batch_param_ops,
 		&codeheap_max_batch, 0644);
 MODULE_PARM_DESC(max_batch,
@@ -106,6 +111,7 @@ void codeheap_limits_get(struct codeheap_limits *limits)
 	limits->max_reservation_size = READ_ONCE(codeheap_max_reservation_size);
 	limits->max_heap_committed = READ_ONCE(codeheap_max_heap_committed);
 	limits->max_total_committed = READ_ONCE(codeheap_max_total_committed);
+	limits->max_user_committed = READ_ONCE(codeheap_max_user_committed);
 	limits->max_batch = READ_ONCE(codeheap_max_batch);
 }
 
@@ -271,6 +277,7 @@ static int codeheap_cmd_version(struct codeheap_ucmd *ucmd)
 	cmd->max_heap_committed = limits.max_heap_committed;
 	cmd->max_total_committed = limits.max_total_committed;
 	cmd->max_batch = limits.max_batch;
+	cmd->max_user_committed = limits.max_user_committed;
 	return codeheap_respond(ucmd, sizeof(*cmd));
 }
 
@@ -474,7 +481,7 @@ static __always_inline void *codeheap_batch_get(struct codeheap_heap *heap,
 	if (!batch || batch->size < bytes) {
 		kvfree(batch);
 		batch = kvmalloc(struct_size(batch, data, 0) + bytes,
-				 GFP_KERNEL_ACCOUNT);
+				 CODEHEAP_GFP);
 		if (!batch) {
 			*err = -ENOMEM;
 			return NULL;

@@ -96,7 +96,7 @@ TEST_F(dev, version_round_trip)
 	v.__reserved = 0;
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_VERSION, &v));
 
-	EXPECT_EQ(VERSION_V1_SIZE, sizeof(v));
+	EXPECT_EQ(VERSION_V1_SIZE + 8, sizeof(v));
 	EXPECT_EQ(sizeof(v), v.size);
 	EXPECT_EQ(0, v.flags);
 	EXPECT_EQ(0, v.__reserved);
@@ -118,6 +118,7 @@ TEST_F(dev, version_round_trip)
 	EXPECT_EQ(ch_param_read("max_reservation_size"), v.max_reservation_size);
 	EXPECT_EQ(ch_param_read("max_heap_committed"), v.max_heap_committed);
 	EXPECT_EQ(ch_param_read("max_total_committed"), v.max_total_committed);
+	EXPECT_EQ(ch_param_read("max_user_committed"), v.max_user_committed);
 	EXPECT_EQ(ch_param_read("max_batch"), v.max_batch);
 }
 
@@ -154,7 +155,7 @@ TEST(parameters_reject_bad_values)
 {
 	static const char * const bytes_params[] = {
 		"max_reservation_size", "max_heap_committed",
-		"max_total_committed",
+		"max_total_committed", "max_user_committed",
 	};
 	static const char * const bad_bytes[] = {
 		"0", "4097", "-4096", "abc", "4096x",
@@ -359,6 +360,20 @@ TEST_F(dev, unknown_commands)
 	EXPECT_EQ(-ENOTTY, ch_ioctl(self->fd, TCGETS, &v));
 }
 
+/* A program built before max_user_committed gets the fields it knows. */
+TEST_F(dev, version_first_size_gets_first_fields)
+{
+	struct codeheap_version v;
+
+	memset(&v, 0xa5, sizeof(v));
+	v.size = VERSION_V1_SIZE;
+	v.flags = 0;
+	v.__reserved = 0;
+	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_VERSION, &v));
+	EXPECT_EQ(ch_param_read("max_batch"), v.max_batch);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, v.max_user_committed);
+}
+
 /*
  * The size-first convention holds for every command: a struct smaller than
  * its first version is EINVAL, a larger one with a non-zero tail E2BIG,
@@ -367,7 +382,7 @@ TEST_F(dev, unknown_commands)
 TEST_F(dev, every_command_checks_size)
 {
 	static const struct { unsigned long cmd; uint32_t v1; } cmds[] = {
-		{ CODEHEAP_IOC_VERSION, sizeof(struct codeheap_version) },
+		{ CODEHEAP_IOC_VERSION, VERSION_V1_SIZE },
 		{ CODEHEAP_IOC_RESERVE, sizeof(struct codeheap_reserve) },
 		{ CODEHEAP_IOC_RELEASE, sizeof(struct codeheap_release) },
 		{ CODEHEAP_IOC_COMMIT, sizeof(struct codeheap_range) },

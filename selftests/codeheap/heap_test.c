@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -1183,6 +1186,148 @@ TEST_F(heap, stats_track)
 }
 
 /* -------------------------------------------- hardening regressions -- */
+
+/* In a child: become @uid and commit @pages pages in a new heap. */
+static int commit_as(uid_t uid, long page, int pages)
+{
+	uint64_t addr;
+	int fd;
+
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		return -EPERM;
+	fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ch_reserve(fd, 64 * page, 0, 0, &addr))
+		return -EINVAL;
+	return ch_range(fd, CODEHEAP_IOC_COMMIT, addr, pages * page, 0);
+}
+
+/*
+ * One user at max_user_committed, over several heaps, leaves room for
+ * another user: the limit is per user, not first come, first served.
+ */
+TEST_F(heap, user_limit_leaves_room_for_others)
+{
+	long long old = ch_param_read("max_user_committed");
+	int go[2], ready[2], status, ret;
+	long p = self->page;
+	pid_t a, b;
+	char buf[32], c;
+
+	ASSERT_LT(0, old);
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(ready));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(4 * p));
+	ASSERT_EQ(0, ch_param_write("max_user_committed", buf));
+
+	a = fork();
+	ASSERT_LE(0, a);
+	if (a == 0) {
+		/* User A: four pages in one heap, then none more anywhere. */
+		ret = commit_as(60001, p, 4);
+		if (!ret && commit_as(60001, p, 1) != -ENOMEM)
+			ret = 100;
+		c = ret ? 1 : 0;
+		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(101);
+		_exit(-ret);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_EQ(0, c);
+	/* User A still holds its four pages: user B gets its own four. */
+	b = fork();
+	ASSERT_LE(0, b);
+	if (b == 0)
+		_exit(-commit_as(60002, p, 4));
+	ASSERT_EQ(b, waitpid(b, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	ASSERT_EQ(a, waitpid(a, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	snprintf(buf, sizeof(buf), "%lld", old);
+	ASSERT_EQ(0, ch_param_write("max_user_committed", buf));
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A process in a memory cgroup at its memory.max gets ENOMEM from COMMIT
+ * and ALLOC: the pages are charged to its cgroup, and the charge never
+ * OOM-kills it (or anyone).
+ */
+TEST_F(heap, memcg_limit_is_enomem_not_oom_kill)
+{
+	const char *top = "/sys/fs/cgroup", *cg = "/sys/fs/cgroup/codeheap-test";
+	char path[256], line[256];
+	int status, kills = -1;
+	FILE *f;
+	pid_t pid;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK)) {
+		mkdir(top, 0755);
+		if (mount("none", top, "cgroup2", 0, NULL))
+			SKIP(return, "no cgroup2: %s", strerror(errno));
+	}
+	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+		SKIP(return, "no memory controller");
+	rmdir(cg);
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	ASSERT_EQ(0, write_file(path, "8388608"));
+	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
+	write_file(path, "0");
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		uint64_t addr, p = self->page;
+		int fd, ret;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		if (write_file(path, "0"))
+			_exit(10);
+		fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+		if (fd < 0 || ch_reserve(fd, 64 * MIB, 0, 0, &addr))
+			_exit(11);
+		ret = ch_range(fd, CODEHEAP_IOC_COMMIT, addr, 32 * MIB, 0);
+		if (ret != -ENOMEM)
+			_exit(12);
+		/* Nothing was committed, and the heap still works below it. */
+		if (ch_probe_read(addr, NULL) != SIGSEGV)
+			_exit(13);
+		if (ch_range(fd, CODEHEAP_IOC_COMMIT, addr, 4 * p, 0))
+			_exit(14);
+		ret = ch_alloc(fd, 32 * MIB - 4 * p, 0, NULL);
+		_exit(ret == -ENOMEM ? 0 : 15);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status)) {
+		TH_LOG("killed by signal %d", WTERMSIG(status));
+	}
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "oom_kill %d", &kills);
+	fclose(f);
+	EXPECT_EQ(0, kills);
+	EXPECT_EQ(0, rmdir(cg));
+}
 
 /*
  * ALLOC never hands out memory in a page PROTECTed to none: the fit that

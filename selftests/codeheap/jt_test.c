@@ -675,4 +675,32 @@ TEST_F(jt, munmap_ends_tables_and_targets)
 	EXPECT_EQ(1, ret);
 }
 
+/*
+ * Inside the heap, only a live allocation may be a table's default: free
+ * heap memory would be the next ALLOC's.  A default outside the heap that
+ * a reservation later covers becomes the trap when that reservation ends
+ * (found by the model fuzzer, heapfuzz seed 1).
+ */
+TEST_F(jt, default_in_heap_memory)
+{
+	uint64_t addr, len = 16 * ch_page(), got, t;
+	struct codeheap_jt_create c;
+	int ret;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
+	EXPECT_EQ(-EINVAL, jt_create(self->fd, 4, addr + 128, 0, 0, &c));
+	EXPECT_EQ(-EINVAL, jt_create(self->fd, 4, addr + len - 64, 0, 0, &c));
+	ASSERT_EQ(0, ch_release(self->fd, addr));
+
+	ASSERT_EQ(0, jt_create(self->fd, 4, addr + 128, self->c.base,
+			       self->c.base + (1 << 20), &c));
+	ASSERT_EQ(0, ch_reserve(self->fd, len, addr, CODEHEAP_RESERVE_FIXED,
+				&got));
+	ASSERT_EQ(addr, got);
+	ASSERT_EQ(0, munmap(PTR(addr), len));
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 1, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(SIGTRAP, call_slot(&c, 1, &ret));
+}
+
 TEST_HARNESS_MAIN

@@ -96,6 +96,7 @@ static int cmd_info(void)
 	print_bytes("max_reservation_size", v.max_reservation_size);
 	print_bytes("max_heap_committed", v.max_heap_committed);
 	print_bytes("max_total_committed", v.max_total_committed);
+	print_bytes("max_user_committed", v.max_user_committed);
 	printf("  %-22s %u entries\n", "max_batch", v.max_batch);
 	return 0;
 }

@@ -80,9 +80,11 @@ TEST(version)
 	      F(struct codeheap_version, max_heap_committed),
 	      F(struct codeheap_version, max_total_committed),
 	      F(struct codeheap_version, max_batch),
-	      F(struct codeheap_version, __reserved));
-	/* The first published size is part of the ABI. */
-	EXPECT_EQ(72, sizeof(struct codeheap_version));
+	      F(struct codeheap_version, __reserved),
+	      F(struct codeheap_version, max_user_committed));
+	/* The first published size is part of the ABI; fields only append. */
+	EXPECT_EQ(72, offsetof(struct codeheap_version, __reserved) + 4);
+	EXPECT_EQ(80, sizeof(struct codeheap_version));
 }
 
 #define S(type) struct codeheap_##type

@@ -127,6 +127,10 @@ enum codeheap_arch {
  * @max_batch: output: most entries one batched call may carry
  *             (module parameter ``max_batch``)
  * @__reserved: must be 0
+ * @max_user_committed: output: most bytes the heaps of one user (the real
+ *                      uid that opened them) may have committed together
+ *                      (module parameter ``max_user_committed``; added
+ *                      after the first version of this struct, 72 bytes)
  *
  * Describes the running module.  Usable from any process holding the fd.
  * The limits are the values in force at the time of the call; an
@@ -152,6 +156,7 @@ struct codeheap_version {
 	__u64 max_total_committed;
 	__u32 max_batch;
 	__u32 __reserved;
+	__u64 max_user_committed;
 };
 
 #define CODEHEAP_IOC_VERSION _IO(CODEHEAP_TYPE, CODEHEAP_CMD_VERSION)
@@ -529,7 +534,8 @@ struct codeheap_stats {
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
  * @__reserved, @nr_slots 0, an empty window (as for ALLOC),
- * @default_target beyond the user address space or inside a jump table;
+ * @default_target beyond the user address space, inside a jump table, or
+ * inside a reservation of the heap but outside any live allocation;
  * ``E2BIG`` @nr_slots above %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM``
  * ``ENOSPC`` as for ALLOC; ``EFAULT``.
  */
