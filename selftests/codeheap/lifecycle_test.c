@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -269,6 +270,211 @@ TEST(teardown_in_any_order_leaks_nothing)
 	 */
 	EXPECT_GT(16 * 1024, free_before - meminfo("MemFree:"));
 	EXPECT_GT(16 * 1024, meminfo("Slab:") - slab_before);
+}
+
+/*
+ * The lifecycle matrix: an owner P and its fork child C share a heap (fd
+ * and mapping).  Each closes its fd, unmaps its mapping, and exits or
+ * execs, in every order and interleaving (20 interleavings x 2 orders x 2
+ * ends for each of P and C).  After every step: the heap lives exactly as
+ * long as an fd or a mapping of it does; its code runs where it is still
+ * mapped and its reservation still lives (P's munmap, exec or exit ends
+ * it, and C's view then faults); the module cannot be unloaded while the
+ * heap lives; and at the end every global counter is back where it was.
+ */
+struct agent {
+	int cmd, reply;		/* the driver's ends of its pipes */
+	bool fd, mapped, gone;
+};
+
+/* An agent's loop: do what each command byte says, answer with one byte. */
+static void agent_loop(int fd, uint64_t r, uint64_t len, uint64_t code,
+		       int cmd, int reply)
+{
+	char c, ans;
+	int ret;
+
+	while (read(cmd, &c, 1) == 1) {
+		switch (c) {
+		case 'c':
+			ans = close(fd) ? 'E' : 'k';
+			break;
+		case 'u':
+			ans = munmap(PTR(r), len) ? 'E' : 'k';
+			break;
+		case 'r':
+			ret = 0;
+			ans = ch_probe_call(code, &ret) == SIGSEGV ? 's' :
+			      ret == 21 ? 'v' : 'E';
+			break;
+		case 'e':
+			/* The reply pipe stays open in sh: EOF when it exits. */
+			execl("/bin/sh", "sh", "-c", "exit 0", NULL);
+			_exit(3);
+		default:
+			_exit(0);
+		}
+		if (write(reply, &ans, 1) != 1)
+			_exit(2);
+	}
+	_exit(0);
+}
+
+static char agent_ask(struct agent *a, char c)
+{
+	char ans = 0;
+
+	if (write(a->cmd, &c, 1) != 1)
+		return 'W';
+	if (c == 'x' || c == 'e') {
+		/* Gone once its reply pipe closes, at exit (or sh's exit). */
+		while (read(a->reply, &ans, 1) == 1)
+			;
+		a->gone = true;
+		return 'k';
+	}
+	return read(a->reply, &ans, 1) == 1 ? ans : 'R';
+}
+
+/* Wait for a global counter that an exit tears down asynchronously. */
+static long long global_settles(const char *name, long long want)
+{
+	long long v = ch_global(name);
+	int i;
+
+	for (i = 0; i < 200 && v != want; i++) {
+		usleep(5000);
+		v = ch_global(name);
+	}
+	return v;
+}
+
+static void matrix_step(struct __test_metadata *_metadata, struct agent *ag,
+			int who, char what, bool *space, long long heaps,
+			long long committed, long long page)
+{
+	struct agent *a = &ag[who];
+	bool live;
+	int i;
+
+	ASSERT_EQ('k', agent_ask(a, what)) TH_LOG("agent %d step %c", who, what);
+	if (what == 'c')
+		a->fd = false;
+	if (what == 'u')
+		a->mapped = false;
+	if (what == 'x' || what == 'e')
+		a->fd = a->mapped = false;
+	/* P's mapping is the reservation: its going ends it. */
+	if (who == 0 && !a->mapped)
+		*space = false;
+
+	live = false;
+	for (i = 0; i < 2; i++)
+		live |= ag[i].fd || ag[i].mapped;
+	EXPECT_EQ(heaps + live, global_settles("heaps", heaps + live));
+	EXPECT_EQ(committed + (*space ? page : 0),
+		  global_settles("committed_bytes", committed + (*space ? page : 0)));
+	if (live) {
+		EXPECT_EQ(-1, syscall(__NR_delete_module, "codeheap", O_NONBLOCK));
+	}
+	for (i = 0; i < 2; i++) {
+		if (ag[i].gone || !ag[i].mapped)
+			continue;
+		EXPECT_EQ(*space ? 'v' : 's', agent_ask(&ag[i], 'r'))
+			TH_LOG("agent %d after %d:%c", i, who, what);
+	}
+}
+
+TEST(lifecycle_matrix_two_processes)
+{
+	long long heaps = ch_global("heaps");
+	long long committed = ch_global("committed_bytes");
+	long long reserved = ch_global("reserved_bytes");
+	long long page = ch_page();
+	unsigned int mask, order, ends, n = 0;
+
+	ASSERT_LE(0, heaps);
+	/* mask: which of the 6 steps are C's (3 bits set of 6). */
+	for (mask = 0; mask < 64; mask++) {
+		if (__builtin_popcount(mask) != 3)
+			continue;
+		for (order = 0; order < 4; order++) {
+			for (ends = 0; ends < 4; ends++) {
+				const char seq[2][2][3] = {
+					{ "cu", "uc" }, { "cu", "uc" },
+				};
+				int cmd[2][2], reply[2][2], step[2] = { 0, 0 };
+				struct agent ag[2] = { 0 };
+				uint64_t r, code, len = 16 * page;
+				bool space = true;
+				pid_t p;
+				int fd, i;
+
+				for (i = 0; i < 2; i++) {
+					ASSERT_EQ(0, pipe(cmd[i]));
+					ASSERT_EQ(0, pipe(reply[i]));
+				}
+				p = fork();
+				ASSERT_LE(0, p);
+				if (p == 0) {
+					fd = open(CODEHEAP_DEV, O_RDWR);
+					if (fd < 0 || ch_reserve(fd, len, 0, 0, &r) ||
+					    ch_alloc_in(fd, 64, 0, r, r + len, 0,
+							&code))
+						_exit(1);
+					{
+						unsigned char b[6];
+
+						ch_code_ret(b, 21);
+						if (ch_write1(fd, code, b, 6))
+							_exit(1);
+					}
+					if (fork() == 0) {
+						close(cmd[0][0]);
+						close(reply[0][1]);
+						agent_loop(fd, r, len, code,
+							   cmd[1][0], reply[1][1]);
+					}
+					close(cmd[1][0]);
+					close(reply[1][1]);
+					agent_loop(fd, r, len, code, cmd[0][0],
+						   reply[0][1]);
+				}
+				for (i = 0; i < 2; i++) {
+					close(cmd[i][0]);
+					close(reply[i][1]);
+					ag[i].cmd = cmd[i][1];
+					ag[i].reply = reply[i][0];
+					ag[i].fd = ag[i].mapped = true;
+				}
+				/* Both agents answer before the matrix starts. */
+				ASSERT_EQ('v', agent_ask(&ag[0], 'r'));
+				ASSERT_EQ('v', agent_ask(&ag[1], 'r'));
+				for (i = 0; i < 6; i++) {
+					int who = (mask >> i) & 1;
+					char what;
+
+					if (step[who] < 2)
+						what = seq[who][(order >> who) & 1][step[who]];
+					else
+						what = (ends >> who) & 1 ? 'e' : 'x';
+					step[who]++;
+					matrix_step(_metadata, ag, who, what, &space,
+						    heaps, committed, page);
+				}
+				ASSERT_EQ(p, waitpid(p, NULL, 0));
+				for (i = 0; i < 2; i++) {
+					close(ag[i].cmd);
+					close(ag[i].reply);
+				}
+				n++;
+			}
+		}
+	}
+	EXPECT_EQ(320, n);
+	EXPECT_EQ(heaps, global_settles("heaps", heaps));
+	EXPECT_EQ(committed, ch_global("committed_bytes"));
+	EXPECT_EQ(reserved, ch_global("reserved_bytes"));
 }
 
 /* Closing the fd keeps the code running until the mapping goes. */
