@@ -361,12 +361,12 @@ static void codeheap_space_unpool_locked(struct codeheap_heap *heap,
 {
 	const struct codeheap_pool_node *node, *next;
 
-	for (node = codeheap_pool_first(&heap->pool); node; node = next) {
+	/* No free range reaches into a space from below: the fence. */
+	for (node = codeheap_pool_first_from(&heap->pool, space->start);
+	     node && node->start < space->end; node = next) {
 		struct codeheap_pool_node *freed = NULL;
 
 		next = codeheap_pool_next(node);
-		if (node->start < space->start || node->start >= space->end)
-			continue;
 		/* A whole free range: the pool hands its node back. */
 		codeheap_pool_ok(codeheap_pool_remove(&heap->pool, node->start,
 						      node->size, NULL, &freed));

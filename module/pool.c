@@ -499,6 +499,26 @@ codeheap_pool_first(const struct codeheap_pool *pool)
 }
 
 /**
+ * codeheap_pool_first_from() - the lowest free range at or above an address
+ * @pool: the pool
+ * @addr: any address
+ *
+ * Starts a walk with codeheap_pool_next() at @addr, in O(log n): the range
+ * starting at @addr, or the first one starting above it.  A range that
+ * starts below @addr and reaches past it is not returned.
+ *
+ * Return: the node, or NULL if no free range starts at or above @addr.
+ */
+const struct codeheap_pool_node *
+codeheap_pool_first_from(const struct codeheap_pool *pool, u64 addr)
+{
+	struct codeheap_pool_node *next;
+	struct codeheap_pool_node *node = pool_find_le(pool, addr, &next);
+
+	return node && node->start == addr ? node : next;
+}
+
+/**
  * codeheap_pool_next() - the next free range by address
  * @node: a node in a pool
  *

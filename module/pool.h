@@ -97,6 +97,9 @@ const struct codeheap_pool_node *
 codeheap_pool_first(const struct codeheap_pool *pool);
 
 const struct codeheap_pool_node *
+codeheap_pool_first_from(const struct codeheap_pool *pool, u64 addr);
+
+const struct codeheap_pool_node *
 codeheap_pool_next(const struct codeheap_pool_node *node);
 
 struct codeheap_pool_node *codeheap_pool_pop(struct codeheap_pool *pool);

@@ -197,6 +197,30 @@ TEST_F(pool, merge_neither_consumes_spare)
 	CHECK(&self->pool);
 }
 
+TEST_F(pool, first_from_starts_a_walk_at_an_address)
+{
+	const struct codeheap_pool_node *n;
+
+	ASSERT_EQ(0, put(self, BASE + 0x1000, 0x100));
+	ASSERT_EQ(0, put(self, BASE + 0x3000, 0x300));
+	ASSERT_EQ(0, put(self, BASE + 0x5000, 0x500));
+
+	n = codeheap_pool_first_from(&self->pool, 0);
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(BASE + 0x1000, n->start);
+	n = codeheap_pool_first_from(&self->pool, BASE + 0x3000);
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(BASE + 0x3000, n->start);
+	/* Inside a range: the next one, not the one reaching over. */
+	n = codeheap_pool_first_from(&self->pool, BASE + 0x3001);
+	ASSERT_NE(NULL, n);
+	ASSERT_EQ(BASE + 0x5000, n->start);
+	n = codeheap_pool_next(n);
+	ASSERT_NULL(n);
+	ASSERT_NULL(codeheap_pool_first_from(&self->pool, BASE + 0x5001));
+	ASSERT_NULL(codeheap_pool_first_from(&self->pool, ~0ULL));
+}
+
 TEST_F(pool, merge_neither_without_spare_fails)
 {
 	struct codeheap_pool_node *none = NULL;
