@@ -385,7 +385,25 @@ static void matrix_step(struct __test_metadata *_metadata, struct agent *ag,
 	}
 }
 
-TEST(lifecycle_matrix_two_processes)
+FIXTURE(matrix) {
+	struct timespec start;
+};
+
+FIXTURE_SETUP(matrix)
+{
+	clock_gettime(CLOCK_MONOTONIC, &self->start);
+}
+
+FIXTURE_TEARDOWN(matrix)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	TH_LOG("%ld s", (long)(end.tv_sec - self->start.tv_sec));
+}
+
+/* 640 forks and 320 or so execs: minutes under KASAN. */
+TEST_F_TIMEOUT(matrix, two_processes_every_order, 400)
 {
 	long long heaps = ch_global("heaps");
 	long long committed = ch_global("committed_bytes");
