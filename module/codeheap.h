@@ -138,6 +138,25 @@ struct codeheap_jt;
 struct codeheap_user;
 
 /**
+ * struct codeheap_undo - what a successful ALLOC or JT_CREATE changed
+ * @len: bytes of the block it allocated
+ * @peak_allocated: the heap's peak of allocated bytes before it
+ * @peak_committed: the heap's peak of committed bytes before it
+ * @grown: the reservations it made to find room
+ * @nr_grown: entries of @grown
+ *
+ * Filled by codeheap_block_alloc(), so that a command whose answer cannot
+ * be written can take everything back (codeheap_heap_undo()).
+ */
+struct codeheap_undo {
+	unsigned long len;
+	unsigned long peak_allocated;
+	unsigned long peak_committed;
+	unsigned long grown[2];
+	unsigned int nr_grown;
+};
+
+/**
  * struct codeheap_block - an allocation
  * @node: link in &codeheap_heap.blocks, keyed by @start
  * @start: first address, aligned to at least %CODEHEAP_CODE_ALIGN
@@ -381,7 +400,9 @@ int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
 int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
 			  unsigned long len, bool accessible);
 int codeheap_heap_alloc(struct codeheap_heap *heap,
-			struct codeheap_alloc *arg);
+			struct codeheap_alloc *arg, struct codeheap_undo *undo);
+void codeheap_heap_undo(struct codeheap_heap *heap,
+			const struct codeheap_undo *undo);
 int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_lookup(struct codeheap_heap *heap,
@@ -405,13 +426,15 @@ struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
 int codeheap_lock_spare(struct codeheap_heap *heap);
 int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 u64 align, u64 lo, u64 hi, u64 tag,
-			 struct codeheap_jt *jt, u64 *addr);
+			 struct codeheap_jt *jt, u64 *addr,
+			 struct codeheap_undo *undo);
 void codeheap_block_free_locked(struct codeheap_heap *heap,
 				struct codeheap_block *block);
 
 /* jumptable.c */
 int codeheap_heap_jt_create(struct codeheap_heap *heap,
-			    struct codeheap_jt_create *arg);
+			    struct codeheap_jt_create *arg,
+			    struct codeheap_undo *undo);
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
 			   struct codeheap_block **blocks, u32 count);

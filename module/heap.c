@@ -145,7 +145,6 @@ static int codeheap_charge_locked(struct codeheap_heap *heap,
 		return -ENOMEM;
 	}
 	heap->committed += bytes;
-	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	return 0;
 }
 
@@ -241,6 +240,8 @@ static int codeheap_commit_locked(struct codeheap_heap *heap,
 	}
 	list_for_each_entry_safe(page, tmp, &pages, lru)
 		list_del(&page->lru);
+	/* Only now: a commit that fails leaves the peak as it was. */
+	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	if (map)
 		codeheap_map_pages(heap, space, start, end);
 	return 0;
@@ -1035,22 +1036,28 @@ static int codeheap_place_locked(struct codeheap_heap *heap, unsigned long len,
  * @jt: a jump table to place in the block (which is then sealed and
  *      kernel-owned), or NULL for a user allocation
  * @addr: where the block's address is stored on success
+ * @undo: filled on success with what to take back should the caller fail
+ *        after all (codeheap_heap_undo())
+ *
+ * A call that fails changes nothing: it releases the reservations it grew.
  *
  * Return: 0, -ENOMEM, -ENOSPC, or an error of codeheap_jt_prepare_locked().
  */
 int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 u64 align, u64 lo, u64 hi, u64 tag,
-			 struct codeheap_jt *jt, u64 *addr)
+			 struct codeheap_jt *jt, u64 *addr,
+			 struct codeheap_undo *undo)
 {
 	struct codeheap_block *block = NULL, *prev, *next;
 	struct codeheap_pool_node *freed = NULL, *again;
-	unsigned long pstart, pend, added = 0, grown[2];
+	unsigned long pstart, pend, added = 0;
 	struct codeheap_space *space;
-	int ret, tries, nr_grown = 0;
+	int ret, tries;
 	u64 start;
 
 	if (lo >= hi)
 		return -EINVAL;
+	undo->nr_grown = 0;
 	for (tries = 0; ; tries++) {
 		ret = codeheap_lock_spare(heap);
 		if (ret)
@@ -1060,13 +1067,17 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 		if (!ret)
 			break;
 		mutex_unlock(&heap->lock);
-		if (ret != -ENOSPC || tries == ARRAY_SIZE(grown))
+		if (ret != -ENOSPC || tries == ARRAY_SIZE(undo->grown))
 			goto out_free;
-		ret = codeheap_grow(heap, len, align, lo, hi, &grown[nr_grown]);
+		ret = codeheap_grow(heap, len, align, lo, hi,
+				    &undo->grown[undo->nr_grown]);
 		if (ret)
 			goto out_free;
-		nr_grown++;
+		undo->nr_grown++;
 	}
+	undo->len = len;
+	undo->peak_allocated = heap->peak_allocated;
+	undo->peak_committed = heap->peak_committed;
 
 	/*
 	 * Pages are mapped below, with mmap_lock, and only when this
@@ -1143,19 +1154,46 @@ release_grown:
 	 * A failed call changes nothing: give back what it grew, unless
 	 * another thread allocated from it meanwhile (-EBUSY).
 	 */
-	while (nr_grown)
-		codeheap_heap_release(heap, grown[--nr_grown]);
+	while (undo->nr_grown)
+		codeheap_heap_release(heap, undo->grown[--undo->nr_grown]);
 	return ret;
+}
+
+/**
+ * codeheap_heap_undo() - take back the rest of an ALLOC or JT_CREATE
+ * @heap: the heap
+ * @undo: what codeheap_block_alloc() recorded
+ *
+ * For a command that succeeded in the heap but could not write its answer:
+ * once the caller freed the block (FREE, JT_DESTROY), this takes back what
+ * the free counted and the peaks the call raised, and releases the
+ * reservations the call grew (unless another thread allocated from them
+ * meanwhile), so the failed command changed nothing.
+ */
+void codeheap_heap_undo(struct codeheap_heap *heap,
+			const struct codeheap_undo *undo)
+{
+	unsigned int i;
+
+	mutex_lock(&heap->lock);
+	heap->freed -= undo->len;
+	heap->peak_allocated = max(undo->peak_allocated, heap->allocated);
+	heap->peak_committed = max(undo->peak_committed, heap->committed);
+	mutex_unlock(&heap->lock);
+	for (i = undo->nr_grown; i--; )
+		codeheap_heap_release(heap, undo->grown[i]);
 }
 
 /**
  * codeheap_heap_alloc() - CODEHEAP_IOC_ALLOC
  * @heap: the heap, owned by the caller
  * @arg: the request; @arg->addr is set on success
+ * @undo: see codeheap_block_alloc()
  *
  * Return: 0 or a negative errno as documented in struct codeheap_alloc.
  */
-int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
+int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg,
+			struct codeheap_undo *undo)
 {
 	u64 align = arg->align ? arg->align : 1;
 	u64 hi = codeheap_window_end(arg->lo, arg->hi);
@@ -1173,7 +1211,7 @@ int codeheap_heap_alloc(struct codeheap_heap *heap, struct codeheap_alloc *arg)
 	    align > limits.max_reservation_size)
 		return -ENOMEM;
 	return codeheap_block_alloc(heap, len, align, arg->lo, hi, arg->tag,
-				    NULL, &arg->addr);
+				    NULL, &arg->addr, undo);
 }
 
 /**

@@ -308,11 +308,13 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
  * codeheap_heap_jt_create() - CODEHEAP_IOC_JT_CREATE
  * @heap: the heap, owned by the caller
  * @arg: the request; its output fields are set on success
+ * @undo: see codeheap_block_alloc()
  *
  * Return: 0 or a negative errno as documented in struct codeheap_jt_create.
  */
 int codeheap_heap_jt_create(struct codeheap_heap *heap,
-			    struct codeheap_jt_create *arg)
+			    struct codeheap_jt_create *arg,
+			    struct codeheap_undo *undo)
 {
 	u64 hi = codeheap_window_end(arg->lo, arg->hi);
 	struct codeheap_jt *jt;
@@ -337,7 +339,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 
 	ret = codeheap_block_alloc(heap, codeheap_jt_len(arg->nr_slots),
 				   CODEHEAP_CODE_ALIGN, arg->lo, hi, 0, jt,
-				   &addr);
+				   &addr, undo);
 	if (ret) {
 		kvfree(jt);
 		return ret;

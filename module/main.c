@@ -283,18 +283,22 @@ static int codeheap_cmd_version(struct codeheap_ucmd *ucmd)
 
 /*
  * Answer a command that created something; if the answer cannot be
- * written, the caller can never name what was created, so @undo it.
+ * written, the caller can never name what was created, so @destroy it
+ * and, for an allocation, take back the rest of what the call changed
+ * (@undo, or NULL).
  */
 static int codeheap_respond_or_undo(struct codeheap_ucmd *ucmd,
 				    size_t cmd_len,
-				    int (*undo)(struct codeheap_heap *heap,
-						unsigned long handle),
-				    unsigned long handle)
+				    int (*destroy)(struct codeheap_heap *heap,
+						   unsigned long handle),
+				    unsigned long handle,
+				    const struct codeheap_undo *undo)
 {
 	int ret = codeheap_respond(ucmd, cmd_len);
 
-	if (ret)
-		undo(ucmd->heap, handle);
+	/* Unless another thread of the owner got to it first. */
+	if (ret && !destroy(ucmd->heap, handle) && undo)
+		codeheap_heap_undo(ucmd->heap, undo);
 	return ret;
 }
 
@@ -319,7 +323,7 @@ static int codeheap_cmd_reserve(struct codeheap_ucmd *ucmd)
 	if (ret)
 		return ret;
 	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
-					codeheap_heap_release, cmd->addr);
+					codeheap_heap_release, cmd->addr, NULL);
 }
 
 static int codeheap_cmd_release(struct codeheap_ucmd *ucmd)
@@ -394,13 +398,14 @@ static int codeheap_cmd_seal(struct codeheap_ucmd *ucmd)
 static int codeheap_cmd_alloc(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_alloc *cmd = ucmd->cmd;
+	struct codeheap_undo undo;
 	int ret;
 
-	ret = codeheap_heap_alloc(ucmd->heap, cmd);
+	ret = codeheap_heap_alloc(ucmd->heap, cmd, &undo);
 	if (ret)
 		return ret;
 	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
-					codeheap_heap_free, cmd->addr);
+					codeheap_heap_free, cmd->addr, &undo);
 }
 
 static int codeheap_cmd_free(struct codeheap_ucmd *ucmd)
@@ -552,13 +557,14 @@ static int codeheap_jt_destroy_id(struct codeheap_heap *heap,
 static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 {
 	struct codeheap_jt_create *cmd = ucmd->cmd;
+	struct codeheap_undo undo;
 	int ret;
 
-	ret = codeheap_heap_jt_create(ucmd->heap, cmd);
+	ret = codeheap_heap_jt_create(ucmd->heap, cmd, &undo);
 	if (ret)
 		return ret;
 	return codeheap_respond_or_undo(ucmd, sizeof(*cmd),
-					codeheap_jt_destroy_id, cmd->id);
+					codeheap_jt_destroy_id, cmd->id, &undo);
 }
 
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
