@@ -13,7 +13,6 @@
 
 #include <linux/cred.h>
 #include <linux/hashtable.h>
-#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
@@ -21,16 +20,17 @@
 
 /**
  * struct codeheap_user - the committed bytes of one user, over its heaps
- * @node: link in codeheap_users, protected by codeheap_users_lock
+ * @node: link in codeheap_users
  * @uid: the user
- * @refs: heaps charged to the user
+ * @refs: heaps charged to the user; with @node, protected by
+ *        codeheap_users_lock (taken at open and at the heap's end only)
  * @committed: bytes committed by all its heaps (atomic: charged under each
  *             heap's own lock)
  */
 struct codeheap_user {
 	struct hlist_node node;
 	kuid_t uid;
-	refcount_t refs;
+	unsigned int refs;
 	atomic_long_t committed;
 };
 
@@ -44,8 +44,10 @@ static struct codeheap_user *codeheap_user_find_locked(kuid_t uid)
 
 	lockdep_assert_held(&codeheap_users_lock);
 	hash_for_each_possible(codeheap_users, user, node, __kuid_val(uid))
-		if (uid_eq(user->uid, uid) && refcount_inc_not_zero(&user->refs))
+		if (uid_eq(user->uid, uid)) {
+			user->refs++;
 			return user;
+		}
 	return NULL;
 }
 
@@ -70,7 +72,7 @@ struct codeheap_user *codeheap_user_get(void)
 	if (!user)
 		return NULL;
 	user->uid = uid;
-	refcount_set(&user->refs, 1);
+	user->refs = 1;
 	atomic_long_set(&user->committed, 0);
 
 	spin_lock(&codeheap_users_lock);
@@ -91,10 +93,16 @@ struct codeheap_user *codeheap_user_get(void)
  */
 void codeheap_user_put(struct codeheap_user *user)
 {
-	if (!refcount_dec_and_lock(&user->refs, &codeheap_users_lock))
-		return;
-	hash_del(&user->node);
+	bool last;
+
+	spin_lock(&codeheap_users_lock);
+	last = !--user->refs;
+	if (last)
+		hash_del(&user->node);
 	spin_unlock(&codeheap_users_lock);
+	if (!last)
+		return;
+	/* Every heap gives back what it charged before its last put. */
 	WARN_ON_ONCE(atomic_long_read(&user->committed));
 	kfree(user);
 }
