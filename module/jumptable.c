@@ -44,6 +44,14 @@ static unsigned long codeheap_jt_far(const struct codeheap_jt *jt, u32 i)
 	return jt->far_base + (unsigned long)i * CODEHEAP_JT_FAR_SLOT_SIZE;
 }
 
+/* The kernel address of byte @addr of a table's block. */
+static void *codeheap_jt_kaddr(const struct codeheap_jt *jt,
+			       unsigned long addr)
+{
+	return jt->kaddrs[(addr >> PAGE_SHIFT) - jt->page0] +
+	       offset_in_page(addr);
+}
+
 /* Bytes of a table's block: near slots, padding, far slots. */
 static unsigned long codeheap_jt_len(u32 nr_slots)
 {
@@ -71,8 +79,7 @@ static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
 					     unsigned long addr, u64 val,
 					     unsigned int size)
 {
-	void *kaddr = jt->kaddrs[(addr >> PAGE_SHIFT) - jt->page0] +
-		      offset_in_page(addr);
+	void *kaddr = codeheap_jt_kaddr(jt, addr);
 
 	if (size == 8)
 		WRITE_ONCE(*(u64 *)kaddr, val);
@@ -508,6 +515,40 @@ int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
 	return ret;
 }
 
+/*
+ * Where a call through slot @i goes, read from the table's code: the near
+ * slot, and its far slot when the near slot leads there.  Only the kernel
+ * writes the table, so this is always the slot's recorded target; if it
+ * ever were not, the code is what counts.
+ */
+static u64 codeheap_jt_decode_locked(struct codeheap_heap *heap,
+				     struct codeheap_jt *jt, u32 i)
+{
+	unsigned long near = codeheap_jt_near(jt, i), far = codeheap_jt_far(jt, i);
+	const u64 *fk = codeheap_jt_kaddr(jt, far);
+	struct codeheap_far_slot fs = {
+		.code = READ_ONCE(fk[0]),
+		.target = READ_ONCE(fk[1]),
+	};
+	u64 target;
+
+	lockdep_assert_held(&heap->lock);
+#if defined(CONFIG_X86_64)
+	if (codeheap_arch_resolve(near, READ_ONCE(*(u64 *)codeheap_jt_kaddr(jt, near)),
+				  far, &fs, &target))
+		target = ~0ULL;
+	/* 32-bit code wraps at 4 GiB (codeheap_x86_64_near_encode_ia32()). */
+	if (jt->ia32)
+		target = lower_32_bits(target);
+#else
+	if (codeheap_arch_resolve(near, READ_ONCE(*(u32 *)codeheap_jt_kaddr(jt, near)),
+				  far, &fs, &target))
+		target = ~0ULL;
+#endif
+	WARN_ON_ONCE(target != jt->slots[i].target);
+	return target;
+}
+
 /**
  * codeheap_heap_jt_query() - CODEHEAP_IOC_JT_QUERY
  * @heap: the heap
@@ -529,7 +570,7 @@ int codeheap_heap_jt_query(struct codeheap_heap *heap,
 	if (!jt || arg->slot >= jt->nr_slots)
 		ret = -ENOENT;
 	else
-		arg->target = jt->slots[arg->slot].target;
+		arg->target = codeheap_jt_decode_locked(heap, jt, arg->slot);
 	mutex_unlock(&heap->lock);
 	return ret;
 }

@@ -110,6 +110,13 @@ TEST_F(heap, reserve_hint_fixed_and_window)
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, &r));
 	EXPECT_LE(near - 64 * MIB, r.addr);
 	EXPECT_GE(near + 64 * MIB, r.addr + len);
+
+	/* A free hint inside the window is taken as it is. */
+	ASSERT_EQ(0, ch_release(self->fd, r.addr));
+	r.hint = r.addr;
+	r.addr = 0;
+	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_RESERVE, &r));
+	EXPECT_EQ(r.hint, r.addr);
 }
 
 TEST_F(heap, reserve_errors)
@@ -1183,6 +1190,107 @@ TEST_F(heap, stats_track)
 	st.__reserved = 1;
 	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, &st));
 	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_STATS, NULL));
+}
+
+/*
+ * WRITE into a page of an allocation other than its first: the second
+ * write to the same page finds it remembered; the code is right either way.
+ */
+TEST_F(heap, write_later_page_twice)
+{
+	uint64_t a, p = self->page;
+	unsigned char code[6];
+	int ret, i;
+
+	ASSERT_EQ(0, ch_alloc(self->fd, 3 * p, 0, &a));
+	for (i = 0; i < 3; i++) {
+		ch_code_ret(code, 300 + i);
+		ASSERT_EQ(0, ch_write1(self->fd, a + p + 64 * i, code, 6));
+	}
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, ch_probe_call(a + p + 64 * i, &ret));
+		EXPECT_EQ(300 + i, ret);
+	}
+}
+
+struct zapper {
+	void *src;
+	long len;
+	volatile int stop;
+	long zaps;
+};
+
+static void *zap_source(void *arg)
+{
+	struct zapper *z = arg;
+
+	while (!z->stop) {
+		madvise(z->src, z->len, MADV_DONTNEED);
+		z->zaps++;
+	}
+	return NULL;
+}
+
+/*
+ * A WRITE source whose page-table entries another thread keeps dropping
+ * (a shared memfd: the contents stay, only the mapping comes and goes).
+ * The copy runs with page faults disabled, so some copies find the source
+ * gone after it was faulted in: they trap-fill the destination and try
+ * again.  Every WRITE that returns 0 must have put exactly the source in.
+ */
+TEST_F(heap, write_source_zapped_during_copy)
+{
+	long p = self->page, i, n = 2000, efaults = 0;
+	struct codeheap_write_entry e[2];
+	struct zapper z = { .len = 2 * p };
+	unsigned char *src, *dst;
+	pthread_t t;
+	uint64_t a;
+	int fd;
+
+	fd = memfd_create("src", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 2 * p));
+	src = mmap(NULL, 2 * p, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, src);
+	for (i = 0; i < 2 * p; i++)
+		src[i] = 0x90 + i % 7;
+	z.src = src;
+	ASSERT_EQ(0, ch_alloc(self->fd, 3 * p, 0, &a));
+	dst = PTR(a);
+	ASSERT_EQ(0, pthread_create(&t, NULL, zap_source, &z));
+	for (i = 0; i < n; i++) {
+		int ret;
+
+		if (i % 2) {
+			ret = ch_write1(self->fd, a + 8, src + 8, 200);
+		} else {
+			/* Two entries, one run across a page boundary. */
+			e[0] = (struct codeheap_write_entry){
+				.dst = a + p - 100, .src = U64(src + p - 100),
+				.len = 100 };
+			e[1] = (struct codeheap_write_entry){
+				.dst = a + p, .src = U64(src + p), .len = 300 };
+			ret = ch_write(self->fd, e, 2);
+		}
+		/* EFAULT only if the source vanished at every retry. */
+		if (ret == -EFAULT) {
+			efaults++;
+			continue;
+		}
+		ASSERT_EQ(0, ret) TH_LOG("write %ld", i);
+		if (i % 2) {
+			ASSERT_EQ(0, memcmp(dst + 8, src + 8, 200));
+		} else {
+			ASSERT_EQ(0, memcmp(dst + p - 100, src + p - 100, 400));
+		}
+	}
+	z.stop = 1;
+	pthread_join(t, NULL);
+	EXPECT_GT(n / 10, efaults);
+	TH_LOG("%ld writes, %ld zaps, %ld EFAULT", n, z.zaps, efaults);
+	munmap(src, 2 * p);
+	close(fd);
 }
 
 /* -------------------------------------------- hardening regressions -- */
