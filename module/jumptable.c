@@ -645,8 +645,8 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
  * @space: the reservation, about to have its blocks freed
  *
  * Destroys the tables laid in @space, and gives every other table whose
- * default lies in @space the trap as its default, storing the trap into
- * its slots at the default.  The caller then resets the slots that target
+ * default is an allocation in @space the trap as its default, storing the
+ * trap into its slots at the default.  The caller then resets the slots that target
  * @space's blocks (codeheap_jt_unref_block_locked()), so no slot is left
  * pointing into it (SPEC 5.5).
  *
@@ -669,11 +669,14 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 			kvfree(jt);
 			continue;
 		}
-		if (jt->default_target < space->start ||
-		    jt->default_target >= space->end)
+		/*
+		 * Only a default that is an allocation here: a default outside
+		 * the heap is the caller's own code, whatever is mapped there
+		 * later (a failed ALLOC's rollback must not change it).
+		 */
+		if (!jt->default_block || jt->default_block->space != space)
 			continue;
-		if (jt->default_block)
-			jt->default_block->jt_defaults--;
+		jt->default_block->jt_defaults--;
 		jt->default_block = NULL;
 		jt->default_target = 0;
 		for (i = 0; i < jt->nr_slots; i++)

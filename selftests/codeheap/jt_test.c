@@ -677,9 +677,11 @@ TEST_F(jt, munmap_ends_tables_and_targets)
 
 /*
  * Inside the heap, only a live allocation may be a table's default: free
- * heap memory would be the next ALLOC's.  A default outside the heap that
- * a reservation later covers becomes the trap when that reservation ends
- * (found by the model fuzzer, heapfuzz seed 1).
+ * heap memory would be the next ALLOC's (found by the model fuzzer,
+ * heapfuzz seed 1: a default in a reservation's fence).  A default
+ * outside the heap is the caller's: a reservation made over it and ended
+ * again leaves it as it was, and so does a failed JT_CREATE whose growth
+ * was rolled back (heapfuzz finding F2).
  */
 TEST_F(jt, default_in_heap_memory)
 {
@@ -699,8 +701,21 @@ TEST_F(jt, default_in_heap_memory)
 	ASSERT_EQ(addr, got);
 	ASSERT_EQ(0, munmap(PTR(addr), len));
 	ASSERT_EQ(0, jt_query(self->fd, c.id, 1, &t));
-	EXPECT_EQ(0, t);
-	EXPECT_EQ(SIGTRAP, call_slot(&c, 1, &ret));
+	EXPECT_EQ(addr + 128, t);
+	EXPECT_EQ(SIGSEGV, call_slot(&c, 1, &ret));
+
+	/*
+	 * A JT_CREATE that grows the heap over its own default fails; its
+	 * rollback leaves the first table's default alone.
+	 */
+	{
+		struct codeheap_jt_create c2;
+
+		EXPECT_EQ(-EINVAL, jt_create(self->fd, 4, addr + 256, addr,
+					     addr + len, &c2));
+	}
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 1, &t));
+	EXPECT_EQ(addr + 128, t);
 }
 
 TEST_HARNESS_MAIN
