@@ -15,6 +15,10 @@
 #   make test-vm          the VM suite on one kernel (KVER=6.1|6.12|<release>|<dir>)
 #   make lint             checkpatch --strict and sparse
 #   make fuzz             the pool's differential fuzzer (FUZZ_SECONDS=60)
+#   make fuzz-vm          the model-checked ioctl fuzzer in the 6.12 VM
+#                         (SEED=1 OPS=1000000 FUZZ_VM_SECONDS=1800; KVER)
+#   make fault-vm         the fault-injection sweep of every command on the
+#                         debug kernel (DEBUG_KERNEL=../shared/kernels/6.12-debug)
 #   make bench-host       the pool's host micro-benchmark
 #   make bench            codeheap vs mprotect/memfd/RWX in the VM (KERNELS),
 #                         tables in build/bench/
@@ -25,6 +29,10 @@ KDIR ?= /lib/modules/$(KVER)/build
 KERNELS ?= 6.1 6.12
 EXTRA_KERNELS ?=
 FUZZ_SECONDS ?= 60
+SEED ?= 1
+OPS ?= 1000000
+FUZZ_VM_SECONDS ?= 1800
+DEBUG_KERNEL ?= ../shared/kernels/6.12-debug
 
 # test-vm boots Debian 6.12 unless KVER is given on the command line.
 VM_KERNEL := $(if $(filter command line,$(origin KVER)),$(KVER),6.12)
@@ -91,6 +99,21 @@ fuzz:
 	tools/deps.sh fuzz
 	$(MAKE) -C tools/testing fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
 
+# Only the debug kernel has CONFIG_FAULT_INJECTION and its debugfs knobs.
+fault-vm:
+	$(MAKE) -C tools/testing faultsweep-prog
+	tools/vm/run --kernel $(DEBUG_KERNEL) --add build/host/vm/faultsweep \
+		--cmd "faultsweep"
+
+# tools/testing/heapfuzz: stops at OPS ops or FUZZ_VM_SECONDS, whichever
+# comes first; the VM's limit leaves room for the boot and the final check.
+fuzz-vm:
+	$(MAKE) -C tools/testing vm-progs
+	tools/vm/run --kernel $(VM_KERNEL) \
+		--timeout $$(( $(FUZZ_VM_SECONDS) + 900 )) \
+		--add build/host/vm/heapfuzz \
+		--cmd "heapfuzz --seed $(SEED) --ops $(OPS) --seconds $(FUZZ_VM_SECONDS)"
+
 bench:
 	tools/bench/run $(KERNELS)
 
@@ -106,4 +129,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module lib tools install test-host test-vm lint check demo fuzz bench bench-host clean
+.PHONY: all module lib tools install test-host test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-host clean
