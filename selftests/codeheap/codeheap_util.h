@@ -60,13 +60,11 @@ static inline long long ch_param_read(const char *name)
 	return ch_read_number(CODEHEAP_PARAMS, name);
 }
 
-/* Write a module parameter; 0 or -errno. */
-static inline int ch_param_write(const char *name, const char *val)
+/* Write @val to the file @path (sysfs, cgroupfs); 0 or -errno. */
+static inline int ch_write_file(const char *path, const char *val)
 {
-	char path[256];
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), CODEHEAP_PARAMS "%s", name);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -74,6 +72,15 @@ static inline int ch_param_write(const char *name, const char *val)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/* Write a module parameter; 0 or -errno. */
+static inline int ch_param_write(const char *name, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), CODEHEAP_PARAMS "%s", name);
+	return ch_write_file(path, val);
 }
 
 #define CODEHEAP_SYSFS "/sys/class/misc/codeheap/"

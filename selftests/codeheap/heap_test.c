@@ -1360,18 +1360,6 @@ TEST_F(heap, user_limit_leaves_room_for_others)
 	ASSERT_EQ(0, ch_param_write("max_user_committed", buf));
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /*
  * A process in a memory cgroup at its memory.max gets ENOMEM from COMMIT
  * and ALLOC: the pages are charged to its cgroup, and the charge never
@@ -1390,14 +1378,14 @@ TEST_F(heap, memcg_limit_is_enomem_not_oom_kill)
 		if (mount("none", top, "cgroup2", 0, NULL))
 			SKIP(return, "no cgroup2: %s", strerror(errno));
 	}
-	if (write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
+	if (ch_write_file("/sys/fs/cgroup/cgroup.subtree_control", "+memory"))
 		SKIP(return, "no memory controller");
 	rmdir(cg);
 	ASSERT_EQ(0, mkdir(cg, 0755));
 	snprintf(path, sizeof(path), "%s/memory.max", cg);
-	ASSERT_EQ(0, write_file(path, "8388608"));
+	ASSERT_EQ(0, ch_write_file(path, "8388608"));
 	snprintf(path, sizeof(path), "%s/memory.swap.max", cg);
-	write_file(path, "0");
+	ch_write_file(path, "0");
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1406,7 +1394,7 @@ TEST_F(heap, memcg_limit_is_enomem_not_oom_kill)
 		int fd, ret;
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		if (write_file(path, "0"))
+		if (ch_write_file(path, "0"))
 			_exit(10);
 		fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
 		if (fd < 0 || ch_reserve(fd, 64 * MIB, 0, 0, &addr))

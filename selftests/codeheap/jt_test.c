@@ -79,6 +79,26 @@ static int call_slot(const struct codeheap_jt_create *c, uint32_t slot,
 	return ch_probe_call(c->base + (uint64_t)slot * c->slot_size, ret);
 }
 
+/*
+ * x86-64: a table of @n slots at least 4 GiB from a new 1 MiB reservation
+ * (*@far_space), so that its slots reach that reservation through far
+ * slots.
+ */
+static int far_table(int fd, uint32_t n, uint64_t *far_space,
+		     struct codeheap_jt_create *c)
+{
+	int ret = ch_reserve(fd, 1 << 20, 0, 0, far_space);
+
+	if (ret)
+		return ret;
+	ret = jt_create(fd, n, 0, *far_space + (6ULL << 30),
+			*far_space + (8ULL << 30), c);
+	if (ret == -ENOSPC)
+		ret = jt_create(fd, n, 0, *far_space - (8ULL << 30),
+				*far_space - (6ULL << 30), c);
+	return ret;
+}
+
 FIXTURE(jt) {
 	int fd;
 	struct codeheap_jt_create c;
@@ -261,14 +281,7 @@ TEST_F(jt, far_target)
 		return;
 	}
 
-	ASSERT_EQ(0, ch_reserve(self->fd, 1 << 20, 0, 0, &far_space));
-	/* A table at least 4 GiB away from the far space. */
-	ret = jt_create(self->fd, 4, 0, far_space + (6ULL << 30),
-			far_space + (8ULL << 30), &c);
-	if (ret == -ENOSPC)
-		ret = jt_create(self->fd, 4, 0, far_space - (8ULL << 30),
-				far_space - (6ULL << 30), &c);
-	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, far_table(self->fd, 4, &far_space, &c));
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
 	ch_code_ret(code, 4242);
@@ -543,13 +556,7 @@ TEST_F(jt, far_slot_idles_after_free)
 
 	if (sizeof(void *) == 4)
 		SKIP(return, "32-bit tables have no far slots");
-	ASSERT_EQ(0, ch_reserve(self->fd, 1 << 20, 0, 0, &far_space));
-	ret = jt_create(self->fd, 4, 0, far_space + (6ULL << 30),
-			far_space + (8ULL << 30), &c);
-	if (ret == -ENOSPC)
-		ret = jt_create(self->fd, 4, 0, far_space - (8ULL << 30),
-				far_space - (6ULL << 30), &c);
-	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, far_table(self->fd, 4, &far_space, &c));
 	near = c.base + 2 * c.slot_size;
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
@@ -686,7 +693,7 @@ TEST_F(jt, munmap_ends_tables_and_targets)
 TEST_F(jt, default_in_heap_memory)
 {
 	uint64_t addr, len = 16 * ch_page(), got, t;
-	struct codeheap_jt_create c;
+	struct codeheap_jt_create c, c2;
 	int ret;
 
 	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
@@ -708,12 +715,8 @@ TEST_F(jt, default_in_heap_memory)
 	 * A JT_CREATE that grows the heap over its own default fails; its
 	 * rollback leaves the first table's default alone.
 	 */
-	{
-		struct codeheap_jt_create c2;
-
-		EXPECT_EQ(-EINVAL, jt_create(self->fd, 4, addr + 256, addr,
-					     addr + len, &c2));
-	}
+	EXPECT_EQ(-EINVAL, jt_create(self->fd, 4, addr + 256, addr, addr + len,
+				     &c2));
 	ASSERT_EQ(0, jt_query(self->fd, c.id, 1, &t));
 	EXPECT_EQ(addr + 128, t);
 }
