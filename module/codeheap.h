@@ -119,8 +119,10 @@ void codeheap_limits_get(struct codeheap_limits *limits);
  * @releasing: RELEASE took its free range out of the pool and is unmapping it
  * @pool_spare: the pool node that adds the new space to the pool
  *
- * All fields but @pgoff and @pool_spare are protected by &codeheap_heap.lock
- * once @linked.
+ * All fields but @pgoff are protected by &codeheap_heap.lock once RESERVE
+ * published the space in &codeheap_heap.reserving; from the moment it is
+ * @linked, the owner's munmap() may end and free it, so nobody but the
+ * holder of the lock touches it.
  */
 struct codeheap_space {
 	struct rb_node node;

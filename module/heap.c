@@ -485,6 +485,7 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 {
 	const unsigned long prot = PROT_READ | PROT_EXEC;
 	unsigned long pages = len >> PAGE_SHIFT, a = 0, gap;
+	struct codeheap_pool_node *spare;
 	struct codeheap_space *space;
 	bool linked;
 	int tries;
@@ -548,10 +549,12 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	 * unmapped it already (its .close left @space to us).
 	 */
 	linked = space->linked;
+	spare = space->pool_spare;	/* NULL once the pool took it */
+	space->pool_spare = NULL;
+	/* Linked, it is the heap's: the owner's munmap() may free it now. */
 	mutex_unlock(&heap->lock);
 
-	kfree(space->pool_spare);	/* NULL once the pool took it */
-	space->pool_spare = NULL;
+	kfree(spare);
 	if (!linked)
 		kfree(space);
 	if (IS_ERR_VALUE(a))
