@@ -144,7 +144,8 @@ struct codeheap_user;
  * @len: bytes of the block it allocated
  * @peak_allocated: the heap's peak of allocated bytes before it
  * @peak_committed: the heap's peak of committed bytes before it
- * @grown: the reservations it made to find room
+ * @grown: the reservations it made to find room, by address
+ * @grown_id: and by file offset, which no other reservation ever has
  * @nr_grown: entries of @grown
  *
  * Filled by codeheap_block_alloc(), so that a command whose answer cannot
@@ -155,6 +156,7 @@ struct codeheap_undo {
 	unsigned long peak_allocated;
 	unsigned long peak_committed;
 	unsigned long grown[2];
+	pgoff_t grown_id[2];
 	unsigned int nr_grown;
 };
 
@@ -471,7 +473,7 @@ void codeheap_map_pages(struct codeheap_heap *heap,
 			struct codeheap_space *space, unsigned long start,
 			unsigned long end);
 void codeheap_revoke_pages(struct codeheap_heap *heap, pgoff_t first,
-			   unsigned long nr, struct list_head *release);
+			   unsigned long nr, struct list_head *pages);
 void codeheap_trap_fill(void *dst, size_t len);
 
 /* main.c: global counters, exposed in sysfs */

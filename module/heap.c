@@ -181,6 +181,7 @@ static void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 	list_for_each_entry_safe(page, tmp, &pages, lru) {
 		list_del(&page->lru);
 		put_page(page);
+		cond_resched();
 	}
 	codeheap_uncharge_locked(heap, n << PAGE_SHIFT);
 }
@@ -403,6 +404,7 @@ static void codeheap_space_free_blocks_locked(struct codeheap_heap *heap,
 		codeheap_jt_unref_block_locked(heap, block);
 		codeheap_block_unlink_locked(heap, block);
 		codeheap_block_put_locked(heap, block);
+		cond_resched();
 	}
 }
 
@@ -422,7 +424,8 @@ static void codeheap_space_free_blocks_locked(struct codeheap_heap *heap,
  * owned by anything (Documentation/design.rst, "A reservation's life").
  * The caller frees @space.  Cannot fail; a second call does nothing.
  *
- * Context: @heap->lock held.
+ * Context: @heap->lock held; may sleep (page locks, unmap_mapping_range()).
+ * From the mapping's .close, with the owner's mmap_lock held.
  */
 void codeheap_space_end_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space)
@@ -432,9 +435,11 @@ void codeheap_space_end_locked(struct codeheap_heap *heap,
 	lockdep_assert_held(&heap->lock);
 	if (!space->linked)
 		return;
-	codeheap_jt_space_end_locked(heap, space);
-	if (space->nr_blocks)
+	/* Tables and defaults live in blocks: an empty space has none. */
+	if (space->nr_blocks) {
+		codeheap_jt_space_end_locked(heap, space);
 		codeheap_space_free_blocks_locked(heap, space);
+	}
 	/* RELEASE took the free range out already. */
 	if (!space->releasing)
 		codeheap_space_unpool_locked(heap, space);
@@ -476,12 +481,14 @@ out_unlock:
 /*
  * Map a new reservation of @len bytes: exactly at @hint (@fixed), or inside
  * [lo, hi) preferring @hint, or (a window covering all of user space)
- * wherever the mm puts it, preferring @hint.
+ * wherever the mm puts it, preferring @hint.  *@addr is set to its
+ * address and, if @id is not NULL, *@id to its file offset, which names
+ * it uniquely (an address can be reused as soon as the owner unmaps it).
  */
 static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 				 unsigned long hint, unsigned long lo,
 				 unsigned long hi, bool fixed,
-				 unsigned long *addr)
+				 unsigned long *addr, pgoff_t *id)
 {
 	const unsigned long prot = PROT_READ | PROT_EXEC;
 	unsigned long pages = len >> PAGE_SHIFT, a = 0, gap;
@@ -560,6 +567,8 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	if (IS_ERR_VALUE(a))
 		return (long)a;
 	*addr = a;
+	if (id)
+		*id = pgoff;
 	return 0;
 }
 
@@ -601,7 +610,7 @@ int codeheap_heap_reserve(struct codeheap_heap *heap,
 
 	mutex_lock(&heap->space_lock);
 	ret = codeheap_space_create(heap, arg->len, arg->hint, lo, hi, fixed,
-				    &addr);
+				    &addr, NULL);
 	mutex_unlock(&heap->space_lock);
 	if (!ret)
 		arg->addr = addr;
@@ -620,27 +629,28 @@ static void codeheap_space_repool_locked(struct codeheap_heap *heap,
 					     NULL, NULL, node, &unused));
 }
 
-/**
- * codeheap_heap_release() - CODEHEAP_IOC_RELEASE
- * @heap: the heap, owned by the caller
- * @addr: start of the reservation
- *
- * Takes the empty reservation's free range out of the pool, so nothing is
- * allocated from it meanwhile, and unmaps it; the mapping's .close ends
- * the reservation (codeheap_space_end_locked()).
- *
- * Return: 0, -ENOENT, -EBUSY, or an error of vm_munmap().
+/* Any reservation starting at the address, for codeheap_space_release(). */
+#define CODEHEAP_ANY_SPACE	((pgoff_t)-1)
+
+/*
+ * RELEASE of the reservation starting at @addr, and only if its file
+ * offset is @id (or any, for %CODEHEAP_ANY_SPACE): a rollback names the
+ * reservation it made, not whichever lives at that address by now.
  */
-int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr)
+static int codeheap_space_release(struct codeheap_heap *heap,
+				  unsigned long addr, pgoff_t id)
 {
 	struct codeheap_pool_node *node = NULL;
 	struct codeheap_space *space;
 	int ret = 0;
 
+	might_sleep();
+	WARN_ON_ONCE(!codeheap_heap_owned(heap));
 	mutex_lock(&heap->space_lock);
 	mutex_lock(&heap->lock);
 	space = codeheap_space_find(heap, addr);
-	if (!space || space->start != addr) {
+	if (!space || space->start != addr ||
+	    (id != CODEHEAP_ANY_SPACE && space->pgoff != id)) {
 		ret = -ENOENT;
 		goto out_unlock;
 	}
@@ -677,6 +687,23 @@ out_unlock:
 	mutex_unlock(&heap->space_lock);
 	kfree(node);
 	return ret;
+}
+
+/**
+ * codeheap_heap_release() - CODEHEAP_IOC_RELEASE
+ * @heap: the heap, owned by the caller
+ * @addr: start of the reservation
+ *
+ * Takes the empty reservation's free range out of the pool, so nothing is
+ * allocated from it meanwhile, and unmaps it; the mapping's .close ends
+ * the reservation (codeheap_space_end_locked()).
+ *
+ * Context: the owner, no heap lock held (vm_munmap() of current->mm).
+ * Return: 0, -ENOENT, -EBUSY, or an error of vm_munmap().
+ */
+int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr)
+{
+	return codeheap_space_release(heap, addr, CODEHEAP_ANY_SPACE);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -885,7 +912,8 @@ static void codeheap_spare_keep(struct codeheap_heap *heap,
  * the per-space maximum.
  */
 static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
-			 unsigned long align, u64 lo, u64 hi, unsigned long *addr)
+			 unsigned long align, u64 lo, u64 hi, unsigned long *addr,
+			 pgoff_t *id)
 {
 	struct codeheap_limits limits;
 	unsigned long size, need, wlo = 0, whi = TASK_SIZE;
@@ -916,7 +944,7 @@ static int codeheap_grow(struct codeheap_heap *heap, unsigned long len,
 	}
 
 	mutex_lock(&heap->space_lock);
-	ret = codeheap_space_create(heap, size, 0, wlo, whi, false, addr);
+	ret = codeheap_space_create(heap, size, 0, wlo, whi, false, addr, id);
 	mutex_unlock(&heap->space_lock);
 	return ret;
 }
@@ -1028,6 +1056,20 @@ static int codeheap_place_locked(struct codeheap_heap *heap, unsigned long len,
 	}
 }
 
+/*
+ * Release the reservations a failed or undone call grew, newest first,
+ * each only if it is still the very one (by file offset) and still empty.
+ */
+static void codeheap_release_grown(struct codeheap_heap *heap,
+				   const struct codeheap_undo *undo)
+{
+	unsigned int i;
+
+	for (i = undo->nr_grown; i--; )
+		codeheap_space_release(heap, undo->grown[i],
+				       undo->grown_id[i]);
+}
+
 /**
  * codeheap_block_alloc() - allocate a block, growing the heap if needed
  * @heap: the heap, owned by the caller
@@ -1073,7 +1115,8 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 		if (ret != -ENOSPC || tries == ARRAY_SIZE(undo->grown))
 			goto out_free;
 		ret = codeheap_grow(heap, len, align, lo, hi,
-				    &undo->grown[undo->nr_grown]);
+				    &undo->grown[undo->nr_grown],
+				    &undo->grown_id[undo->nr_grown]);
 		if (ret)
 			goto out_free;
 		undo->nr_grown++;
@@ -1157,8 +1200,7 @@ release_grown:
 	 * A failed call changes nothing: give back what it grew, unless
 	 * another thread allocated from it meanwhile (-EBUSY).
 	 */
-	while (undo->nr_grown)
-		codeheap_heap_release(heap, undo->grown[--undo->nr_grown]);
+	codeheap_release_grown(heap, undo);
 	return ret;
 }
 
@@ -1176,15 +1218,12 @@ release_grown:
 void codeheap_heap_undo(struct codeheap_heap *heap,
 			const struct codeheap_undo *undo)
 {
-	unsigned int i;
-
 	mutex_lock(&heap->lock);
 	heap->freed -= undo->len;
 	heap->peak_allocated = max(undo->peak_allocated, heap->allocated);
 	heap->peak_committed = max(undo->peak_committed, heap->committed);
 	mutex_unlock(&heap->lock);
-	for (i = undo->nr_grown; i--; )
-		codeheap_heap_release(heap, undo->grown[i]);
+	codeheap_release_grown(heap, undo);
 }
 
 /**

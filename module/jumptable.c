@@ -221,8 +221,9 @@ int codeheap_jt_prepare_locked(struct codeheap_heap *heap,
 		block = codeheap_block_containing(heap, jt->default_target);
 		/*
 		 * Inside the heap, only a live allocation may be the default
-		 * (it cannot be freed while it is one); free heap memory is
-		 * handed to the next ALLOC, whose code the slots would reach.
+		 * (FREE refuses it while it is one; the end of its reservation
+		 * turns the default into the trap); free heap memory is handed
+		 * to the next ALLOC, whose code the slots would reach.
 		 */
 		if (block ? !!block->jt :
 		    !!codeheap_space_find(heap, jt->default_target))
@@ -323,16 +324,27 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 			    struct codeheap_jt_create *arg,
 			    struct codeheap_undo *undo)
 {
-	u64 hi = codeheap_window_end(arg->lo, arg->hi);
+	u64 hi = codeheap_window_end(arg->lo, arg->hi), limit = TASK_SIZE;
+	bool ia32 = IS_ENABLED(CONFIG_X86_64) && in_compat_syscall();
 	struct codeheap_jt *jt;
 	u64 addr;
 	int ret;
 
+	/*
+	 * A 32-bit caller's table runs 32-bit code (any process may make
+	 * one, through int $0x80): it lies below 4 GiB, and so do its
+	 * default and targets, which jmp rel32 then always reaches.
+	 */
+	if (ia32)
+		limit = min_t(u64, limit, 1ULL << 32);
 	if (arg->flags || arg->__reserved || !arg->nr_slots || !hi ||
-	    arg->default_target >= TASK_SIZE)
+	    arg->default_target >= limit)
 		return -EINVAL;
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		return -E2BIG;
+	if (ia32 && arg->lo >= limit)
+		return -ENOSPC;
+	hi = min(hi, limit);
 
 	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots) +
 		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->kaddrs),
@@ -340,7 +352,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	if (!jt)
 		return -ENOMEM;
 	jt->kaddrs = (void **)&jt->slots[arg->nr_slots];
-	jt->ia32 = IS_ENABLED(CONFIG_X86_64) && in_compat_syscall();
+	jt->ia32 = ia32;
 	jt->nr_slots = arg->nr_slots;
 	jt->default_target = arg->default_target;
 
@@ -368,7 +380,8 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
 		return NULL;
 	block = target <= ULONG_MAX ?
 		codeheap_block_containing(heap, target) : NULL;
-	if (!block || block->jt)
+	/* A 32-bit table reaches below 4 GiB only (see JT_CREATE). */
+	if (!block || block->jt || (jt->ia32 && target >> 32))
 		return ERR_PTR(-ENOENT);
 	return block;
 }
@@ -660,8 +673,6 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 	u32 i;
 
 	lockdep_assert_held(&heap->lock);
-	if (!heap->nr_jts)
-		return;
 	xa_for_each(&heap->jts, id, jt) {
 		if (jt->block->space == space) {
 			codeheap_jt_unlink_locked(heap, jt);
@@ -682,6 +693,7 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 		for (i = 0; i < jt->nr_slots; i++)
 			if (!jt->slots[i].block)
 				codeheap_jt_set_locked(heap, jt, i, 0, NULL);
+		cond_resched();
 	}
 }
 

@@ -922,8 +922,8 @@ ATTRIBUTE_GROUPS(codeheap);
 
 /*
  * World-usable, like /dev/null: a JIT runs unprivileged.  What one user can
- * take is bounded by the per-heap and global limits, and every page is
- * charged to the caller's memory cgroup.
+ * take is bounded by the per-heap, per-user and global limits, and every
+ * page is charged to the caller's memory cgroup.
  */
 static struct miscdevice codeheap_misc = {
 	.minor = MISC_DYNAMIC_MINOR,

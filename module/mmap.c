@@ -84,6 +84,8 @@ static void codeheap_vm_close(struct vm_area_struct *vma)
 	/* Views of the heap in other mms (fork children) come and go. */
 	if (vma->vm_mm != heap->mm)
 		return;
+	/* munmap() may have downgraded it to read (mm/vma.c). */
+	mmap_assert_locked(vma->vm_mm);
 
 	mutex_lock(&heap->lock);
 	space = codeheap_space_find(heap, vma->vm_start);

@@ -721,4 +721,65 @@ TEST_F(jt, default_in_heap_memory)
 	EXPECT_EQ(addr + 128, t);
 }
 
+#if defined(__x86_64__)
+/* ioctl() through the 32-bit system call entry, from a 64-bit process. */
+static int ioctl_int80(int fd, unsigned long cmd, void *arg)
+{
+	long ret;
+
+	asm volatile("int $0x80"
+		     : "=a"(ret)
+		     : "a"(54L), "b"((long)fd), "c"(cmd), "d"(arg)
+		     : "memory", "r8", "r9", "r10", "r11");
+	return ret;
+}
+#endif
+
+/*
+ * Any process can make a 32-bit table, through int $0x80: it lies below
+ * 4 GiB and takes targets below 4 GiB only, so no slot store can fail
+ * (the old module warned on the first patch of such a table placed high).
+ */
+TEST_F(jt, table_of_32bit_call_stays_low)
+{
+#if defined(__x86_64__)
+	struct codeheap_jt_create *c;
+	unsigned char code[6];
+	uint64_t low, t;
+	int ret;
+
+	c = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	ASSERT_NE(MAP_FAILED, c);
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->nr_slots = 4;
+	ret = ioctl_int80(self->fd, CODEHEAP_IOC_JT_CREATE, c);
+	if (ret == -ENOSYS)
+		SKIP(return, "no 32-bit system calls");
+	ASSERT_EQ(0, ret);
+	EXPECT_GT(1ULL << 32, c->base + 4 * c->slot_size);
+	/* self->f1 lies high: out of a 32-bit table's reach. */
+	ASSERT_LE(1ULL << 32, self->f1);
+	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, c->id, 0, self->f1));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, 0, 1ULL << 32, 0, &low));
+	ch_code_ret(code, 32);
+	ASSERT_EQ(0, ch_write1(self->fd, low, code, 6));
+	ASSERT_EQ(0, jt_patch1(self->fd, c->id, 0, low));
+	ASSERT_EQ(0, jt_query(self->fd, c->id, 0, &t));
+	EXPECT_EQ(low, t);
+	memset(c, 0, sizeof(*c));
+	c->size = sizeof(*c);
+	c->nr_slots = 4;
+	c->default_target = self->f1;
+	EXPECT_EQ(-EINVAL, ioctl_int80(self->fd, CODEHEAP_IOC_JT_CREATE, c));
+	c->default_target = 0;
+	c->lo = 1ULL << 32;
+	EXPECT_EQ(-ENOSPC, ioctl_int80(self->fd, CODEHEAP_IOC_JT_CREATE, c));
+	munmap(c, 4096);
+#else
+	SKIP(return, "x86-64 only");
+#endif
+}
+
 TEST_HARNESS_MAIN

@@ -532,12 +532,17 @@ struct codeheap_stats {
  * @id: output: the table's id, for the other JT commands
  * @slot_size: output: bytes between slots (``jt_near_slot_size``)
  *
+ * A table created by a 32-bit (compat) system call runs 32-bit code: it is
+ * placed below 4 GiB (the window is cut there), and its default and every
+ * target JT_PATCH gives it must lie below 4 GiB too.
+ *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
  * @__reserved, @nr_slots 0, an empty window (as for ALLOC),
- * @default_target beyond the user address space, inside a jump table, or
- * inside a reservation of the heap but outside any live allocation;
- * ``E2BIG`` @nr_slots above %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM``
- * ``ENOSPC`` as for ALLOC; ``EFAULT``.
+ * @default_target beyond the user address space (4 GiB for a 32-bit
+ * table), inside a jump table, or inside a reservation of the heap but
+ * outside any live allocation; ``E2BIG`` @nr_slots above
+ * %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM`` as for ALLOC; ``ENOSPC`` as for ALLOC,
+ * or (a 32-bit table) a window wholly above 4 GiB; ``EFAULT``.
  */
 struct codeheap_jt_create {
 	__u32 size;
@@ -559,7 +564,8 @@ struct codeheap_jt_create {
  * @slot: slot index
  * @__reserved: must be 0
  * @target: the table's default, or an address inside a live allocation of
- *          this heap (not a jump table)
+ *          this heap (not a jump table), below 4 GiB for a table made by a
+ *          32-bit caller
  */
 struct codeheap_jt_patch_entry {
 	__u32 slot;
