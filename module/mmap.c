@@ -58,6 +58,15 @@ static vm_fault_t codeheap_vm_fault(struct vm_fault *vmf)
 		rcu_read_unlock();
 		return VM_FAULT_SIGSEGV;
 	}
+	/*
+	 * Freed and reused between the load and the reference: not ours, so
+	 * not to be locked either (the page cache re-checks the same way).
+	 */
+	if (unlikely(xa_load(&heap->pages, vmf->pgoff) != page)) {
+		rcu_read_unlock();
+		put_page(page);
+		return VM_FAULT_SIGSEGV;
+	}
 	rcu_read_unlock();
 
 	/*
