@@ -325,29 +325,19 @@ static void codeheap_block_put_locked(struct codeheap_heap *heap,
  * @heap: the heap
  * @space: the reservation, with @start and @end set to its mapping
  *
- * Adds the reservation to the heap and its range to the pool, less its last
- * %CODEHEAP_CODE_ALIGN bytes: that fence keeps the free ranges of two
- * adjacent reservations from coalescing, so no allocation ever straddles
- * two mappings.
+ * Adds the reservation to the heap.  Its range goes to the pool only once
+ * vm_mmap() returned (codeheap_space_create()): until then the mm may
+ * still fail the mapping, and nothing may be allocated there.
  *
  * Context: @heap->lock held; called from the device's .mmap.
- * Return: 0, or -ENOMEM if the reservation's pool node is missing.
+ * Return: 0.
  */
 int codeheap_space_link_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space)
 {
-	struct codeheap_pool_node *freed;
 	unsigned long len = space->end - space->start;
-	int ret;
 
 	lockdep_assert_held(&heap->lock);
-	ret = codeheap_pool_merge(&heap->pool, space->start,
-				  len - CODEHEAP_CODE_ALIGN, NULL, NULL,
-				  &space->pool_spare, &freed);
-	if (!codeheap_pool_ok(ret) || ret)
-		return ret ? ret : -EINVAL;
-	kfree(freed);
-
 	rb_add(&space->node, &heap->spaces, codeheap_space_less);
 
 	space->linked = true;
@@ -355,6 +345,27 @@ int codeheap_space_link_locked(struct codeheap_heap *heap,
 	heap->nr_spaces++;
 	atomic_long_add(len, &codeheap_total_reserved);
 	return 0;
+}
+
+/*
+ * Give an empty reservation's range to the pool, with @node (the one taken
+ * out with it, or for a new one its own), less its last
+ * %CODEHEAP_CODE_ALIGN bytes: that fence keeps the free ranges of two
+ * adjacent reservations from coalescing, so no allocation ever straddles
+ * two mappings.  Being apart from every other range, it takes the node.
+ */
+static void codeheap_space_pool_locked(struct codeheap_heap *heap,
+				       struct codeheap_space *space,
+				       struct codeheap_pool_node **node)
+{
+	struct codeheap_pool_node *freed;
+
+	lockdep_assert_held(&heap->lock);
+	codeheap_pool_ok(codeheap_pool_merge(&heap->pool, space->start,
+					     space->end - space->start -
+					     CODEHEAP_CODE_ALIGN, NULL, NULL,
+					     node, &freed));
+	kfree(freed);
 }
 
 /* Take every free range of @space out of the pool. */
@@ -551,6 +562,8 @@ static int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	/* The mm failed after .mmap accepted the mapping. */
 	if (IS_ERR_VALUE(a))
 		codeheap_space_end_locked(heap, space);
+	else if (space->linked)
+		codeheap_space_pool_locked(heap, space, &space->pool_spare);
 	/*
 	 * Not linked: the mapping failed, or another thread of the owner
 	 * unmapped it already (its .close left @space to us).
@@ -617,18 +630,6 @@ int codeheap_heap_reserve(struct codeheap_heap *heap,
 	return ret;
 }
 
-/* Give an empty space's free range back to the pool, with @node. */
-static void codeheap_space_repool_locked(struct codeheap_heap *heap,
-					 struct codeheap_space *space,
-					 struct codeheap_pool_node **node)
-{
-	unsigned long len = space->end - space->start - CODEHEAP_CODE_ALIGN;
-	struct codeheap_pool_node *unused;
-
-	codeheap_pool_ok(codeheap_pool_merge(&heap->pool, space->start, len,
-					     NULL, NULL, node, &unused));
-}
-
 /* Any reservation starting at the address, for codeheap_space_release(). */
 #define CODEHEAP_ANY_SPACE	((pgoff_t)-1)
 
@@ -675,7 +676,7 @@ static int codeheap_space_release(struct codeheap_heap *heap,
 	if (ret && space->linked) {
 		/* Still mapped: as it was. */
 		space->releasing = false;
-		codeheap_space_repool_locked(heap, space, &node);
+		codeheap_space_pool_locked(heap, space, &node);
 		goto out_unlock;
 	}
 	/* Ended by .close, of our munmap or of the owner's own. */

@@ -152,8 +152,8 @@ static const struct vm_operations_struct codeheap_vm_ops = {
  * RESERVE records the space it is mapping in &codeheap_heap.reserving,
  * with its task, file offset and length; any other mmap() of the device
  * (another thread, another process, another offset or length) is refused.
- * On success the space is linked into the heap and its range added to the
- * pool.
+ * On success the space is linked into the heap; RESERVE adds its range to
+ * the pool once the mapping is complete.
  *
  * Context: called by the mm with mmap_lock held for write.
  * Return: 0, -EPERM for an mmap() that is not RESERVE's, -EACCES for a
