@@ -495,6 +495,69 @@ TEST_F_TIMEOUT(matrix, two_processes_every_order, 400)
 	EXPECT_EQ(reserved, ch_global("reserved_bytes"));
 }
 
+struct unmapper {
+	uint64_t guess;
+	volatile int stop;
+	uint64_t len;
+};
+
+/* Keep unmapping where the reservations land. */
+static void *unmap_guess(void *arg)
+{
+	struct unmapper *u = arg;
+
+	while (!u->stop) {
+		uint64_t g = __atomic_load_n(&u->guess, __ATOMIC_ACQUIRE);
+
+		if (g)
+			munmap(PTR(g), u->len);
+	}
+	return NULL;
+}
+
+/*
+ * Another thread keeps unmapping the address where RESERVE maps, so that
+ * some reservations go while RESERVE is still returning them.  RESERVE
+ * must not touch the space once it is linked: the unmapping ends and
+ * frees it (a use after free once; caught here only when the race hits,
+ * under KASAN).  Every RESERVE returns 0 or an errno, and the heap ends
+ * with no reservation left.
+ */
+TEST(reserve_while_another_thread_unmaps)
+{
+	struct unmapper u = { .len = 64 * 1024 };
+	struct codeheap_stats st;
+	uint64_t addr;
+	pthread_t t;
+	int fd, i, ok = 0;
+	void *hole;
+
+	fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* The thread's stack first, then a hole that nothing else takes. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, unmap_guess, &u));
+	hole = mmap(NULL, u.len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	munmap(hole, u.len);
+	__atomic_store_n(&u.guess, U64(hole), __ATOMIC_RELEASE);
+	for (i = 0; i < 400; i++) {
+		if (ch_reserve(fd, u.len, U64(hole), CODEHEAP_RESERVE_FIXED,
+			       &addr))
+			continue;
+		ok++;
+		/* Whether it is still there or not, it goes now. */
+		munmap(PTR(addr), u.len);
+	}
+	u.stop = 1;
+	pthread_join(t, NULL);
+	ASSERT_EQ(0, ch_stats(fd, &st));
+	EXPECT_EQ(0, st.reservations);
+	EXPECT_EQ(0, st.reserved_bytes);
+	EXPECT_LT(0, ok);
+	TH_LOG("%d reservations", ok);
+	close(fd);
+}
+
 /* Closing the fd keeps the code running until the mapping goes. */
 TEST(close_keeps_mapping)
 {
