@@ -866,22 +866,33 @@ static void op_range(struct ctx *c, struct heap *h, int op)
 		}
 }
 
+/*
+ * SEAL's and FREE's argument, and their first checks: the errno they give
+ * before anything particular to the command, or 0; *@bi the allocation.
+ */
+static int addr_cmd_gen(struct ctx *c, struct heap *h, const char *name,
+			int var, struct codeheap_addr *a, int *bi)
+{
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->flags = gen_flags(c);
+	a->addr = gen_addr(c, h);
+	ring_add(c->opno, "%s flags %#x addr %#llx%s", name, a->flags,
+		 (unsigned long long)a->addr, v_names[var]);
+	*bi = m_block(h, a->addr);
+	if (a->flags)
+		return -EINVAL;
+	if (*bi < 0 || h->bl[*bi].start != a->addr)
+		return -ENOENT;
+	return 0;
+}
+
 static void op_seal(struct ctx *c, struct heap *h)
 {
 	struct codeheap_addr a;
-	int var = pick_variant(c), want = 0, ret, bi;
+	int var = pick_variant(c), want, ret, bi;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.flags = gen_flags(c);
-	a.addr = gen_addr(c, h);
-	ring_add(c->opno, "SEAL flags %#x addr %#llx%s", a.flags,
-		 (unsigned long long)a.addr, v_names[var]);
-	bi = m_block(h, a.addr);
-	if (a.flags)
-		want = -EINVAL;
-	else if (bi < 0 || h->bl[bi].start != a.addr)
-		want = -ENOENT;
+	want = addr_cmd_gen(c, h, "SEAL", var, &a, &bi);
 	want = variant_expect(var, false, want);
 	ret = do_ioctl(c, h->fd, CODEHEAP_IOC_SEAL, &a, sizeof(a), var);
 	expect("SEAL", ret, want, want);
@@ -1022,22 +1033,12 @@ static void op_alloc(struct ctx *c, struct heap *h)
 static void op_free(struct ctx *c, struct heap *h)
 {
 	struct codeheap_addr a;
-	int var = pick_variant(c), want = 0, ret, bi;
+	int var = pick_variant(c), want, ret, bi;
 
-	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
-	a.flags = gen_flags(c);
-	a.addr = gen_addr(c, h);
-	ring_add(c->opno, "FREE flags %#x addr %#llx%s", a.flags,
-		 (unsigned long long)a.addr, v_names[var]);
-	bi = m_block(h, a.addr);
-	if (a.flags)
-		want = -EINVAL;
-	else if (bi < 0 || h->bl[bi].start != a.addr)
-		want = -ENOENT;
-	else if (h->bl[bi].sealed)
+	want = addr_cmd_gen(c, h, "FREE", var, &a, &bi);
+	if (!want && h->bl[bi].sealed)
 		want = -EPERM;
-	else if (jt_defaults_in(h, a.addr))
+	else if (!want && jt_defaults_in(h, a.addr))
 		want = -EBUSY;
 	want = variant_expect(var, false, want);
 	ret = do_ioctl(c, h->fd, CODEHEAP_IOC_FREE, &a, sizeof(a), var);
