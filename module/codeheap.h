@@ -469,6 +469,7 @@ void codeheap_user_uncharge(struct codeheap_user *user, unsigned long bytes);
 
 /* mmap.c */
 int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma);
+bool codeheap_default_ok(struct codeheap_heap *heap, unsigned long addr);
 void codeheap_map_pages(struct codeheap_heap *heap,
 			struct codeheap_space *space, unsigned long start,
 			unsigned long end);

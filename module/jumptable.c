@@ -342,9 +342,14 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 		return -EINVAL;
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		return -E2BIG;
-	if (ia32 && arg->lo >= limit)
-		return -ENOSPC;
-	hi = min(hi, limit);
+	if (arg->default_target &&
+	    !codeheap_default_ok(heap, arg->default_target))
+		return -EINVAL;
+	if (ia32) {
+		if (arg->lo >= limit)
+			return -ENOSPC;
+		hi = min(hi, limit);
+	}
 
 	jt = kvzalloc(struct_size(jt, slots, arg->nr_slots) +
 		      codeheap_jt_nr_pages(arg->nr_slots) * sizeof(*jt->kaddrs),

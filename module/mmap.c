@@ -190,6 +190,34 @@ out_unlock:
 }
 
 /**
+ * codeheap_default_ok() - may a jump table's default lie at @addr?
+ * @heap: the heap, owned by the caller
+ * @addr: a non-zero default target below TASK_SIZE
+ *
+ * A default outside the heap is the caller's own code: it must lie in an
+ * executable mapping of the owner that is no code heap's (another heap's
+ * code may be freed without this table knowing).  A default inside this
+ * heap is checked by codeheap_jt_prepare_locked() (a live allocation).
+ * Checked once, at JT_CREATE: what the owner maps there later is its own.
+ *
+ * Return: true if @addr may be the default.
+ */
+bool codeheap_default_ok(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct vm_area_struct *vma;
+	bool ok;
+
+	mmap_read_lock(heap->mm);
+	vma = vma_lookup(heap->mm, addr);
+	if (vma && vma->vm_ops == &codeheap_vm_ops)
+		ok = vma->vm_file == heap->file;
+	else
+		ok = vma && (vma->vm_flags & VM_EXEC);
+	mmap_read_unlock(heap->mm);
+	return ok;
+}
+
+/**
  * codeheap_map_pages() - map committed pages into the owner's mapping
  * @heap: the heap
  * @space: the reservation holding [@start, @end)

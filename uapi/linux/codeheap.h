@@ -523,8 +523,12 @@ struct codeheap_stats {
  * @nr_slots: number of slots, 1 to %CODEHEAP_JT_MAX_SLOTS
  * @__reserved: must be 0
  * @default_target: 0 (slots trap), or a user address every slot jumps to
- *                  until patched; if it lies in an allocation of this heap,
- *                  that allocation cannot be freed while the table lives
+ *                  until patched: inside a live allocation of this heap
+ *                  (which FREE then refuses while the table lives; the end
+ *                  of its reservation makes the trap the default), or in
+ *                  an executable mapping of the caller's that is no code
+ *                  heap (the runtime's own stub: checked at JT_CREATE
+ *                  only)
  * @lo: with @hi, a window for the table's placement, as in
  *      struct codeheap_alloc (0 and 0 for anywhere)
  * @hi: see @lo
@@ -539,8 +543,9 @@ struct codeheap_stats {
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
  * @__reserved, @nr_slots 0, an empty window (as for ALLOC),
  * @default_target beyond the user address space (4 GiB for a 32-bit
- * table), inside a jump table, or inside a reservation of the heap but
- * outside any live allocation; ``E2BIG`` @nr_slots above
+ * table), inside a jump table, inside a reservation of the heap but
+ * outside any live allocation, in another heap's code, or outside every
+ * executable mapping; ``E2BIG`` @nr_slots above
  * %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM`` as for ALLOC; ``ENOSPC`` as for ALLOC,
  * or (a 32-bit table) a window wholly above 4 GiB; ``EFAULT``.
  */

@@ -1360,6 +1360,13 @@ static void op_jt_create(struct ctx *c, struct heap *h)
 		want = -EINVAL;
 	else if (a.nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		want = -E2BIG;
+	/*
+	 * Outside this heap, a default must be the caller's own code: an
+	 * executable mapping that is no code heap (checked before placing).
+	 */
+	else if (a.default_target && m_space(h, a.default_target) < 0 &&
+		 !maps_exec_code(a.default_target))
+		want = -EINVAL;
 	alt = alt2 = want;
 	if (!want) {
 		int db = m_block(h, a.default_target);
@@ -1382,12 +1389,6 @@ static void op_jt_create(struct ctx *c, struct heap *h)
 				want = -EINVAL;
 			if (!alt)
 				alt = -EINVAL;
-		} else if (a.default_target && pl.grow && !want) {
-			/*
-			 * The table is prepared after the heap grew: a default
-			 * outside the heap may lie in the new reservation.
-			 */
-			alt2 = -EINVAL;
 		}
 	}
 	want = variant_expect(var, true, want);

@@ -116,6 +116,7 @@ struct vma {
 };
 int maps_codeheap(struct vma *v, int max);
 bool maps_range_free(u64 start, u64 len);
+bool maps_exec_code(u64 addr);
 
 int ch_ioctl(int fd, unsigned long cmd, void *arg);
 const char *errname(int e);

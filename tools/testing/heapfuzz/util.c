@@ -240,6 +240,32 @@ bool maps_range_free(u64 start, u64 len)
 	return free_;
 }
 
+/* Is @addr in an executable mapping that is no code heap? */
+bool maps_exec_code(u64 addr)
+{
+	char *line, *save = NULL;
+	bool found = false;
+
+	pthread_mutex_lock(&maps_lock);
+	if (maps_read(maps_buf, sizeof(maps_buf))) {
+		pthread_mutex_unlock(&maps_lock);
+		return false;
+	}
+	for (line = strtok_r(maps_buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long s, e;
+		char perms[8], path[256] = "";
+
+		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &s, &e,
+			   perms, path) < 3)
+			continue;
+		if (addr >= s && addr < e)
+			found = perms[2] == 'x' && strcmp(path, "/dev/codeheap");
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return found;
+}
+
 int ch_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? -errno : 0;
