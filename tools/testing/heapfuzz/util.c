@@ -185,10 +185,14 @@ static int maps_read(char *buf, size_t size)
 static char maps_buf[1 << 20];
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int maps_codeheap(struct vma *v, int max)
+/*
+ * Call @fn for every mapping of /proc/self/maps, under maps_lock (one
+ * buffer for all threads).  Return: 0, or -1 if the file cannot be read.
+ */
+static int maps_each(void (*fn)(void *ctx, const struct vma *v,
+				const char *path), void *ctx)
 {
 	char *line, *save = NULL;
-	int n = 0;
 
 	pthread_mutex_lock(&maps_lock);
 	if (maps_read(maps_buf, sizeof(maps_buf))) {
@@ -199,71 +203,73 @@ int maps_codeheap(struct vma *v, int max)
 	     line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long s, e;
 		char perms[8], path[256] = "";
+		struct vma v;
 
 		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &s, &e,
 			   perms, path) < 3)
 			continue;
-		if (strcmp(path, "/dev/codeheap"))
-			continue;
-		if (n < max) {
-			v[n].start = s;
-			v[n].end = e;
-			memcpy(v[n].perms, perms, 4);
-			v[n].perms[4] = 0;
-		}
-		n++;
+		v.start = s;
+		v.end = e;
+		memcpy(v.perms, perms, 4);
+		v.perms[4] = 0;
+		fn(ctx, &v, path);
 	}
 	pthread_mutex_unlock(&maps_lock);
-	return n;
+	return 0;
+}
+
+struct maps_heap {
+	struct vma *v;
+	int max, n;
+};
+
+static void maps_heap_one(void *ctx, const struct vma *v, const char *path)
+{
+	struct maps_heap *m = ctx;
+
+	if (strcmp(path, "/dev/codeheap"))
+		return;
+	if (m->n < m->max)
+		m->v[m->n] = *v;
+	m->n++;
+}
+
+int maps_codeheap(struct vma *v, int max)
+{
+	struct maps_heap m = { .v = v, .max = max };
+
+	return maps_each(maps_heap_one, &m) ? -1 : m.n;
+}
+
+struct maps_query {
+	u64 start, len;
+	bool hit;
+	bool exec_code;
+};
+
+static void maps_query_one(void *ctx, const struct vma *v, const char *path)
+{
+	struct maps_query *q = ctx;
+
+	if (v->start >= q->start + q->len || v->end <= q->start)
+		return;
+	q->hit = true;
+	q->exec_code = v->perms[2] == 'x' && strcmp(path, "/dev/codeheap");
 }
 
 bool maps_range_free(u64 start, u64 len)
 {
-	char *line, *save = NULL;
-	bool free_ = true;
+	struct maps_query q = { .start = start, .len = len };
 
-	pthread_mutex_lock(&maps_lock);
-	if (maps_read(maps_buf, sizeof(maps_buf))) {
-		pthread_mutex_unlock(&maps_lock);
-		return false;
-	}
-	for (line = strtok_r(maps_buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long s, e;
-
-		if (sscanf(line, "%llx-%llx", &s, &e) != 2)
-			continue;
-		if (s < start + len && e > start)
-			free_ = false;
-	}
-	pthread_mutex_unlock(&maps_lock);
-	return free_;
+	return !maps_each(maps_query_one, &q) && !q.hit;
 }
 
 /* Is @addr in an executable mapping that is no code heap? */
 bool maps_exec_code(u64 addr)
 {
-	char *line, *save = NULL;
-	bool found = false;
+	struct maps_query q = { .start = addr, .len = 1 };
 
-	pthread_mutex_lock(&maps_lock);
-	if (maps_read(maps_buf, sizeof(maps_buf))) {
-		pthread_mutex_unlock(&maps_lock);
-		return false;
-	}
-	for (line = strtok_r(maps_buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long s, e;
-		char perms[8], path[256] = "";
-
-		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %255s", &s, &e,
-			   perms, path) < 3)
-			continue;
-		if (addr >= s && addr < e)
-			found = perms[2] == 'x' && strcmp(path, "/dev/codeheap");
-	}
-	pthread_mutex_unlock(&maps_lock);
-	return found;
+	return !maps_each(maps_query_one, &q) && q.exec_code;
 }
 
 int ch_ioctl(int fd, unsigned long cmd, void *arg)
