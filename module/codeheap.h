@@ -419,8 +419,8 @@ int codeheap_heap_write1(struct codeheap_heap *heap,
 			 struct codeheap_write_run *run);
 void codeheap_heap_stats(struct codeheap_heap *heap,
 			 struct codeheap_stats *arg);
-int codeheap_space_link_locked(struct codeheap_heap *heap,
-			       struct codeheap_space *space);
+void codeheap_space_link_locked(struct codeheap_heap *heap,
+				struct codeheap_space *space);
 void codeheap_space_end_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space);
 struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,

@@ -330,10 +330,9 @@ static void codeheap_block_put_locked(struct codeheap_heap *heap,
  * still fail the mapping, and nothing may be allocated there.
  *
  * Context: @heap->lock held; called from the device's .mmap.
- * Return: 0.
  */
-int codeheap_space_link_locked(struct codeheap_heap *heap,
-			       struct codeheap_space *space)
+void codeheap_space_link_locked(struct codeheap_heap *heap,
+				struct codeheap_space *space)
 {
 	unsigned long len = space->end - space->start;
 
@@ -344,7 +343,6 @@ int codeheap_space_link_locked(struct codeheap_heap *heap,
 	heap->reserved += len;
 	heap->nr_spaces++;
 	atomic_long_add(len, &codeheap_total_reserved);
-	return 0;
 }
 
 /*

@@ -183,7 +183,8 @@ int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma)
 
 	space->start = vma->vm_start;
 	space->end = vma->vm_end;
-	ret = codeheap_space_link_locked(heap, space);
+	codeheap_space_link_locked(heap, space);
+	ret = 0;
 out_unlock:
 	mutex_unlock(&heap->lock);
 	return ret;
