@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * codeheap: committed bytes per user.
+ * codeheap: the limits and what is charged against them.
+ *
+ * The module parameters set the limits (read with codeheap_limits_get());
+ * the global counters hold what all heaps reserved and committed (shown in
+ * sysfs by main.c); and committed bytes are charged per user.
  *
  * /dev/codeheap is world-usable, so the global limit (max_total_committed)
  * alone would let one unprivileged user take all of it and deny everyone
@@ -13,10 +17,113 @@
 
 #include <linux/cred.h>
 #include <linux/hashtable.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 
-#include "codeheap.h"
+#include "heap.h"
+
+/* ---------------------------------------------------------------------- */
+/* Module parameters                                                      */
+/* ---------------------------------------------------------------------- */
+
+static unsigned long codeheap_max_reservation_size =
+	CODEHEAP_DEFAULT_MAX_RESERVATION;
+static unsigned long codeheap_max_heap_committed = 512UL << 20;
+static unsigned long codeheap_max_total_committed = 2048UL << 20;
+static unsigned long codeheap_max_user_committed = 1024UL << 20;
+unsigned int codeheap_max_batch = 1024;
+
+/*
+ * Byte limits: a non-zero multiple of the page size.  Writers are serialised
+ * by the kernel's parameter lock; readers use codeheap_limits_get().
+ */
+static int codeheap_param_set_bytes(const char *val,
+				    const struct kernel_param *kp)
+{
+	unsigned long bytes;
+	int ret;
+
+	ret = kstrtoul(val, 0, &bytes);
+	if (ret)
+		return ret;
+	if (!bytes || !PAGE_ALIGNED(bytes))
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned long *)kp->arg, bytes);
+	return 0;
+}
+
+static const struct kernel_param_ops codeheap_bytes_param_ops = {
+	.set = codeheap_param_set_bytes,
+	.get = param_get_ulong,
+};
+
+/* Batch length: 1 to CODEHEAP_BATCH_HARD_MAX. */
+static int codeheap_param_set_batch(const char *val,
+				    const struct kernel_param *kp)
+{
+	unsigned int n;
+	int ret;
+
+	ret = kstrtouint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (!n || n > CODEHEAP_BATCH_HARD_MAX)
+		return -EINVAL;
+	WRITE_ONCE(*(unsigned int *)kp->arg, n);
+	return 0;
+}
+
+static const struct kernel_param_ops codeheap_batch_param_ops = {
+	.set = codeheap_param_set_batch,
+	.get = param_get_uint,
+};
+
+module_param_cb(max_reservation_size, &codeheap_bytes_param_ops,
+		&codeheap_max_reservation_size, 0644);
+MODULE_PARM_DESC(max_reservation_size,
+		 "Largest single code-space reservation in bytes (page multiple)");
+module_param_cb(max_heap_committed, &codeheap_bytes_param_ops,
+		&codeheap_max_heap_committed, 0644);
+MODULE_PARM_DESC(max_heap_committed,
+		 "Most bytes one heap may have committed (page multiple)");
+module_param_cb(max_total_committed, &codeheap_bytes_param_ops,
+		&codeheap_max_total_committed, 0644);
+MODULE_PARM_DESC(max_total_committed,
+		 "Most bytes all heaps together may have committed (page multiple)");
+module_param_cb(max_user_committed, &codeheap_bytes_param_ops,
+		&codeheap_max_user_committed, 0644);
+MODULE_PARM_DESC(max_user_committed,
+		 "Most bytes the heaps of one user may have committed (page multiple)");
+module_param_cb(max_batch, &codeheap_batch_param_ops,
+		&codeheap_max_batch, 0644);
+MODULE_PARM_DESC(max_batch,
+		 "Most entries one batched ioctl may carry (1 to 65536)");
+
+/**
+ * codeheap_limits_get() - snapshot the limits in force
+ * @limits: filled with the current value of each module parameter
+ */
+void codeheap_limits_get(struct codeheap_limits *limits)
+{
+	limits->max_reservation_size = READ_ONCE(codeheap_max_reservation_size);
+	limits->max_heap_committed = READ_ONCE(codeheap_max_heap_committed);
+	limits->max_total_committed = READ_ONCE(codeheap_max_total_committed);
+	limits->max_user_committed = READ_ONCE(codeheap_max_user_committed);
+	limits->max_batch = READ_ONCE(codeheap_max_batch);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Global counters                                                        */
+/* ---------------------------------------------------------------------- */
+
+atomic_long_t codeheap_total_committed = ATOMIC_LONG_INIT(0);
+atomic_long_t codeheap_total_reserved = ATOMIC_LONG_INIT(0);
+atomic_t codeheap_nr_heaps = ATOMIC_INIT(0);
+
+/* ---------------------------------------------------------------------- */
+/* Committed bytes per user                                               */
+/* ---------------------------------------------------------------------- */
 
 /**
  * struct codeheap_user - the committed bytes of one user, over its heaps

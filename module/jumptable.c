@@ -25,7 +25,63 @@
 
 #include <asm/cacheflush.h>
 
-#include "codeheap.h"
+#include "heap.h"
+
+/**
+ * struct codeheap_jt_slot - kernel state of one jump-table slot
+ * @link: link in the target block's &codeheap_block.jt_refs, when @block
+ * @jt: the table
+ * @block: the allocation the slot jumps into, or NULL for the default
+ * @target: the slot's target (0: trap)
+ * @far_ready: the slot's far slot holds its jump code; from then on only
+ *             its target word is ever stored
+ * @far_live: the near slot leads to the far slot (its target is beyond near
+ *            reach); otherwise a far slot that is @far_ready points back at
+ *            its own near slot (Documentation/jumptable-encoding.rst)
+ */
+struct codeheap_jt_slot {
+	struct hlist_node link;
+	struct codeheap_jt *jt;
+	struct codeheap_block *block;
+	u64 target;
+	bool far_ready;
+	bool far_live;
+};
+
+/**
+ * struct codeheap_jt - a jump table
+ * @id: its id in &codeheap_heap.jts
+ * @nr_slots: number of slots
+ * @default_target: what a slot jumps to until patched (0: trap)
+ * @default_block: the allocation holding @default_target, or NULL
+ * @block: the sealed allocation holding the near slots, then the far slots
+ * @near_base: address of near slot 0
+ * @far_base: address of far slot 0
+ * @ia32: created by a 32-bit (compat) caller: its code runs in 32-bit mode,
+ *        where every target is in jmp rel32 reach and far slots must not be
+ *        used (x86-64 only)
+ * @page0: page number (address >> PAGE_SHIFT) of the block's first byte
+ * @kaddrs: the kernel addresses (direct map: x86-64 and arm64 have no
+ *          highmem) of the block's pages, from @page0 on: stable, since a
+ *          sealed block's pages are never decommitted, so a patch finds
+ *          where to store without an xarray walk or a page_address()
+ * @slots: per-slot state
+ *
+ * Protected by &codeheap_heap.lock.
+ */
+struct codeheap_jt {
+	u32 id;
+	u32 nr_slots;
+	u64 default_target;
+	struct codeheap_block *default_block;
+	struct codeheap_block *block;
+	unsigned long near_base;
+	unsigned long far_base;
+	bool ia32;
+	unsigned long page0;
+	void **kaddrs;
+	struct codeheap_jt_slot slots[];
+};
 
 /* The route type of the architecture the module is built for. */
 #if defined(CONFIG_X86_64)

@@ -31,7 +31,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "codeheap.h"
+#include "heap.h"
 
 /**
  * codeheap_trap_fill() - fill code memory with trap instructions

@@ -4,6 +4,9 @@
 # Kernel-style checks of the module and the uapi header:
 #  - checkpatch.pl --no-tree --strict on every file of module/ and uapi/
 #    (checkpatch comes from Debian's linux-source package, see ksrc.sh);
+#  - kernel-doc: scripts/kernel-doc -Wall finds nothing wrong in the
+#    comments, and every function a file of module/ does not keep static
+#    has one (tools/lint-kdoc.pl);
 #  - sparse (make C=2) of the module against the newest Debian 6.12
 #    headers (installed as the VM runner installs them), or KDIR if given.
 # Each file and the sparse build count as one check; prints
@@ -25,6 +28,17 @@ for f in $(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h 2>/dev/
 		echo "$out" | sed 's/^/# /'
 	fi
 done
+
+files=$(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h)
+if out=$(cd "$ROOT" && perl "$ksrc/scripts/kernel-doc" -none -Wall $files 2>&1 &&
+		perl tools/lint-kdoc.pl $files 2>&1) && [ -z "$out" ]; then
+	pass=$((pass + 1))
+	echo "ok - lint/kernel-doc"
+else
+	fail=$((fail + 1))
+	echo "not ok - lint/kernel-doc"
+	echo "$out" | sed 's/^/# /'
+fi
 
 kdir=${KDIR:-}
 if [ -z "$kdir" ]; then

@@ -1,6 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * codeheap: internal interfaces shared by the module's files.
+ * codeheap: the heap's structs and the interfaces of the module's parts.
+ *
+ * Parts, and what each calls (Documentation/design.rst, "Parts"):
+ *
+ *   main.c       the device, its file operations, sysfs -> ioctl.c, mmap.c,
+ *                                                         heap.c
+ *   ioctl.c      the op table, copy-in and copy-out     -> the commands
+ *   mmap.c       .mmap, .fault, .close; map, revoke     -> space.c, heap.c
+ *   heap.c       heap lifetime, STATS, a space's end    -> jumptable.c,
+ *                                                         block.c, space.c
+ *   jumptable.c  JT_CREATE, JT_PATCH, JT_QUERY, ...     -> block.c, arch/
+ *   write.c      WRITE                                  -> pages.c
+ *   block.c      ALLOC, FREE, SEAL, LOOKUP, growth      -> space.c, pages.c
+ *   space.c      RESERVE, RELEASE                       -> pages.c
+ *   pages.c      the page store; COMMIT, DECOMMIT,      -> mmap.c (map,
+ *                PROTECT                                   revoke)
+ *   account.c    limits, global and per-user counters
+ *   pool.c, arch/: pure.  The tree lookups below are inline and used by
+ *   every part.
  *
  * Lock order, outermost first:
  *
@@ -17,8 +35,8 @@
  * Nothing copies from or to user memory under heap->lock with page faults
  * enabled, since a fault takes mmap_lock.
  */
-#ifndef _CODEHEAP_H
-#define _CODEHEAP_H
+#ifndef _CODEHEAP_HEAP_H
+#define _CODEHEAP_HEAP_H
 
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -99,8 +117,6 @@ struct codeheap_limits {
 	unsigned long max_user_committed;
 	unsigned int max_batch;
 };
-
-void codeheap_limits_get(struct codeheap_limits *limits);
 
 /**
  * struct codeheap_space - a reservation (V8's code space)
@@ -189,62 +205,6 @@ struct codeheap_block {
 	struct codeheap_jt *jt;
 	struct hlist_head jt_refs;
 	unsigned int jt_defaults;
-};
-
-/**
- * struct codeheap_jt_slot - kernel state of one jump-table slot
- * @link: link in the target block's &codeheap_block.jt_refs, when @block
- * @jt: the table
- * @block: the allocation the slot jumps into, or NULL for the default
- * @target: the slot's target (0: trap)
- * @far_ready: the slot's far slot holds its jump code; from then on only
- *             its target word is ever stored
- * @far_live: the near slot leads to the far slot (its target is beyond near
- *            reach); otherwise a far slot that is @far_ready points back at
- *            its own near slot (Documentation/jumptable-encoding.rst)
- */
-struct codeheap_jt_slot {
-	struct hlist_node link;
-	struct codeheap_jt *jt;
-	struct codeheap_block *block;
-	u64 target;
-	bool far_ready;
-	bool far_live;
-};
-
-/**
- * struct codeheap_jt - a jump table
- * @id: its id in &codeheap_heap.jts
- * @nr_slots: number of slots
- * @default_target: what a slot jumps to until patched (0: trap)
- * @default_block: the allocation holding @default_target, or NULL
- * @block: the sealed allocation holding the near slots, then the far slots
- * @near_base: address of near slot 0
- * @far_base: address of far slot 0
- * @ia32: created by a 32-bit (compat) caller: its code runs in 32-bit mode,
- *        where every target is in jmp rel32 reach and far slots must not be
- *        used (x86-64 only)
- * @page0: page number (address >> PAGE_SHIFT) of the block's first byte
- * @kaddrs: the kernel addresses (direct map: x86-64 and arm64 have no
- *          highmem) of the block's pages, from @page0 on: stable, since a
- *          sealed block's pages are never decommitted, so a patch finds
- *          where to store without an xarray walk or a page_address()
- * @slots: per-slot state
- *
- * Protected by &codeheap_heap.lock.
- */
-struct codeheap_jt {
-	u32 id;
-	u32 nr_slots;
-	u64 default_target;
-	struct codeheap_block *default_block;
-	struct codeheap_block *block;
-	unsigned long near_base;
-	unsigned long far_base;
-	bool ia32;
-	unsigned long page0;
-	void **kaddrs;
-	struct codeheap_jt_slot slots[];
 };
 
 /**
@@ -367,6 +327,87 @@ static inline pgoff_t codeheap_pgoff(const struct codeheap_space *space,
 	return space->pgoff + ((addr - space->start) >> PAGE_SHIFT);
 }
 
+/* The trees: every part looks things up. */
+
+/**
+ * codeheap_space_find() - the reservation containing an address
+ * @heap: the heap
+ * @addr: any address
+ *
+ * Context: @heap->lock held.
+ * Return: the linked reservation with start <= @addr < end, or NULL.
+ */
+static inline struct codeheap_space *
+codeheap_space_find(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct rb_node *node = heap->spaces.rb_node;
+
+	lockdep_assert_held(&heap->lock);
+	while (node) {
+		struct codeheap_space *space =
+			rb_entry(node, struct codeheap_space, node);
+
+		if (addr < space->start)
+			node = node->rb_left;
+		else if (addr >= space->end)
+			node = node->rb_right;
+		else
+			return space;
+	}
+	return NULL;
+}
+
+/* The lowest block that ends after @addr, or NULL. */
+static inline struct codeheap_block *
+codeheap_block_after(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct rb_node *node = heap->blocks.rb_node;
+	struct codeheap_block *found = NULL;
+
+	while (node) {
+		struct codeheap_block *block =
+			rb_entry(node, struct codeheap_block, node);
+
+		if (block->start + block->len > addr) {
+			found = block;
+			node = node->rb_left;
+		} else {
+			node = node->rb_right;
+		}
+	}
+	return found;
+}
+
+/**
+ * codeheap_block_containing() - the allocation containing an address
+ * @heap: the heap
+ * @addr: any address
+ *
+ * Context: @heap->lock held.
+ * Return: the live block with start <= @addr < start + len, or NULL.
+ */
+static inline struct codeheap_block *
+codeheap_block_containing(struct codeheap_heap *heap, unsigned long addr)
+{
+	struct codeheap_block *block = codeheap_block_after(heap, addr);
+
+	return block && block->start <= addr ? block : NULL;
+}
+
+/**
+ * codeheap_pool_ok() - check the result of a pool operation
+ * @ret: what the pool returned
+ *
+ * The pool refuses only impossible requests (a heap bug): anything but
+ * success, -ENOSPC and -ENOMEM warns.
+ *
+ * Return: false when @ret is such a refusal.
+ */
+static inline bool codeheap_pool_ok(int ret)
+{
+	return !WARN_ON_ONCE(ret && ret != -ENOSPC && ret != -ENOMEM);
+}
+
 /**
  * codeheap_heap_owned() - may the current task change @heap?
  * @heap: the heap
@@ -394,15 +435,46 @@ static inline u64 codeheap_window_end(u64 lo, u64 hi)
 /* heap.c */
 struct codeheap_heap *codeheap_heap_create(struct file *file);
 void codeheap_heap_destroy(struct codeheap_heap *heap);
+void codeheap_heap_stats(struct codeheap_heap *heap,
+			 struct codeheap_stats *arg);
+void codeheap_space_end_locked(struct codeheap_heap *heap,
+			       struct codeheap_space *space);
+
+/* space.c */
+/* Any reservation starting at the address, for codeheap_space_release(). */
+#define CODEHEAP_ANY_SPACE	((pgoff_t)-1)
 int codeheap_heap_reserve(struct codeheap_heap *heap,
 			  struct codeheap_reserve *arg);
 int codeheap_heap_release(struct codeheap_heap *heap, unsigned long addr);
+int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
+			  unsigned long hint, unsigned long lo,
+			  unsigned long hi, bool fixed,
+			  unsigned long *addr, pgoff_t *id);
+int codeheap_space_release(struct codeheap_heap *heap, unsigned long addr,
+			   pgoff_t id);
+void codeheap_space_link_locked(struct codeheap_heap *heap,
+				struct codeheap_space *space);
+void codeheap_space_unlink_locked(struct codeheap_heap *heap,
+				  struct codeheap_space *space);
+
+/* pages.c */
+int codeheap_commit_locked(struct codeheap_heap *heap,
+			   struct codeheap_space *space, unsigned long start,
+			   unsigned long end, bool map, unsigned long *added);
+void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
+			      unsigned long nr);
+void codeheap_fill_locked(struct codeheap_heap *heap,
+			  struct codeheap_space *space, unsigned long addr,
+			  unsigned long len, struct page *first);
+void codeheap_pages_destroy(struct codeheap_heap *heap);
 int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 			 unsigned long len);
 int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
 			   unsigned long len);
 int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
 			  unsigned long len, bool accessible);
+
+/* block.c */
 int codeheap_heap_alloc(struct codeheap_heap *heap,
 			struct codeheap_alloc *arg, struct codeheap_undo *undo);
 void codeheap_heap_undo(struct codeheap_heap *heap,
@@ -411,22 +483,6 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_lookup(struct codeheap_heap *heap,
 			 struct codeheap_lookup *arg);
-int codeheap_heap_write(struct codeheap_heap *heap,
-			const struct codeheap_write_entry *e,
-			struct codeheap_write_run *runs, unsigned int count);
-int codeheap_heap_write1(struct codeheap_heap *heap,
-			 const struct codeheap_write_entry *e,
-			 struct codeheap_write_run *run);
-void codeheap_heap_stats(struct codeheap_heap *heap,
-			 struct codeheap_stats *arg);
-void codeheap_space_link_locked(struct codeheap_heap *heap,
-				struct codeheap_space *space);
-void codeheap_space_end_locked(struct codeheap_heap *heap,
-			       struct codeheap_space *space);
-struct codeheap_space *codeheap_space_find(struct codeheap_heap *heap,
-					   unsigned long addr);
-struct codeheap_block *codeheap_block_containing(struct codeheap_heap *heap,
-						 unsigned long addr);
 int codeheap_lock_spare(struct codeheap_heap *heap);
 int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 u64 align, u64 lo, u64 hi, u64 tag,
@@ -434,6 +490,22 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 struct codeheap_undo *undo);
 void codeheap_block_free_locked(struct codeheap_heap *heap,
 				struct codeheap_block *block);
+void codeheap_block_unlink_locked(struct codeheap_heap *heap,
+				  struct codeheap_block *block);
+void codeheap_block_put_locked(struct codeheap_heap *heap,
+			       struct codeheap_block *block);
+
+/* write.c */
+int codeheap_heap_write(struct codeheap_heap *heap,
+			const struct codeheap_write_entry *e,
+			struct codeheap_write_run *runs, unsigned int count);
+int codeheap_heap_write1(struct codeheap_heap *heap,
+			 const struct codeheap_write_entry *e,
+			 struct codeheap_write_run *run);
+
+/* ioctl.c */
+long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
+			 unsigned long arg);
 
 /* jumptable.c */
 int codeheap_heap_jt_create(struct codeheap_heap *heap,
@@ -460,7 +532,13 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space);
 void codeheap_jt_destroy_all(struct codeheap_heap *heap);
 
-/* account.c */
+/* account.c: the limits, the global counters and per-user charges */
+void codeheap_limits_get(struct codeheap_limits *limits);
+/* The max_batch parameter, read with READ_ONCE() by the batch commands. */
+extern unsigned int codeheap_max_batch;
+extern atomic_long_t codeheap_total_committed;
+extern atomic_long_t codeheap_total_reserved;
+extern atomic_t codeheap_nr_heaps;
 struct codeheap_user *codeheap_user_get(void);
 void codeheap_user_put(struct codeheap_user *user);
 int codeheap_user_charge(struct codeheap_user *user, unsigned long bytes,
@@ -477,9 +555,4 @@ void codeheap_revoke_pages(struct codeheap_heap *heap, pgoff_t first,
 			   unsigned long nr, struct list_head *pages);
 void codeheap_trap_fill(void *dst, size_t len);
 
-/* main.c: global counters, exposed in sysfs */
-extern atomic_long_t codeheap_total_committed;
-extern atomic_long_t codeheap_total_reserved;
-extern atomic_t codeheap_nr_heaps;
-
-#endif /* _CODEHEAP_H */
+#endif /* _CODEHEAP_HEAP_H */
