@@ -105,6 +105,7 @@ void codeheap_heap_stats(struct codeheap_heap *heap,
 struct codeheap_heap *codeheap_heap_create(struct file *file)
 {
 	struct codeheap_heap *heap;
+	int ret = -ENOMEM;
 
 	if (!current->mm)
 		return ERR_PTR(-EPERM);
@@ -113,10 +114,12 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	if (!heap)
 		return ERR_PTR(-ENOMEM);
 	heap->user = codeheap_user_get();
-	if (!heap->user) {
-		kfree(heap);
-		return ERR_PTR(-ENOMEM);
-	}
+	if (!heap->user)
+		goto free_heap;
+	heap->file = file;
+	ret = codeheap_mapping_create(heap);
+	if (ret)
+		goto put_user;
 
 	mutex_init(&heap->space_lock);
 	mutex_init(&heap->lock);
@@ -125,11 +128,16 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	codeheap_pool_init(&heap->pool, 0, ~0ULL);
 	xa_init(&heap->pages);
 	xa_init_flags(&heap->jts, XA_FLAGS_ALLOC1);
-	heap->file = file;
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
 	atomic_inc(&codeheap_nr_heaps);
 	return heap;
+
+put_user:
+	codeheap_user_put(heap->user);
+free_heap:
+	kfree(heap);
+	return ERR_PTR(ret);
 }
 
 /**
@@ -148,6 +156,7 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 
 	codeheap_jt_destroy_all(heap);
 	codeheap_pages_destroy(heap);
+	codeheap_mapping_destroy(heap);
 	codeheap_user_put(heap->user);
 	atomic_long_sub(heap->reserved, &codeheap_total_reserved);
 

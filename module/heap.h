@@ -123,9 +123,9 @@ struct codeheap_limits {
  * @node: link in &codeheap_heap.spaces, keyed by @start
  * @start: first address
  * @end: one past the last address
- * @pgoff: file offset, in pages, of @start: unique among all heaps, so
- *         unmap_mapping_range() on the device's mapping touches this space
- *         alone
+ * @pgoff: file offset, in pages, of @start: never used twice in the heap,
+ *         so unmap_mapping_range() on the heap's mapping touches this
+ *         space alone
  * @task: while RESERVE maps it, the task doing so (the only one whose
  *        mmap() of the device is accepted); NULL afterwards
  * @nr_blocks: live allocations inside
@@ -241,11 +241,17 @@ struct codeheap_write_run {
  * @file: the open /dev/codeheap file the heap belongs to; every
  *        reservation maps it, so the heap lives until the last mapping and
  *        the last fd are gone
+ * @inode: the heap's own inode (mmap.c), whose address_space is @file's
+ *         f_mapping: every mapping of the heap, the owner's and those of
+ *         fork children, is in its i_mmap, and the heap's file offsets are
+ *         its own; set at open and never changed
  * @batch: a batch buffer kept between batch commands, or NULL; taken and
  *         given back with xchg() (no lock), so concurrent callers each get
  *         their own buffer
  * @space_lock: serialises RESERVE, RELEASE and growth (see the lock order
  *              at the top of this file)
+ * @next_pgoff: the file offset, in pages, the next reservation gets;
+ *              protected by @space_lock
  * @lock: protects every field below
  * @reserving: the space RESERVE is mapping right now, or NULL
  * @spaces: reservations, by start address
@@ -286,8 +292,10 @@ struct codeheap_heap {
 	struct mm_struct *mm;
 	struct codeheap_user *user;
 	struct file *file;
+	struct inode *inode;
 	struct codeheap_batch *batch;
 	struct mutex space_lock;	/* outside mmap_lock */
+	pgoff_t next_pgoff;
 	struct mutex lock;		/* inside mmap_lock */
 	struct codeheap_space *reserving;
 	struct rb_root spaces;
@@ -546,6 +554,10 @@ int codeheap_user_charge(struct codeheap_user *user, unsigned long bytes,
 void codeheap_user_uncharge(struct codeheap_user *user, unsigned long bytes);
 
 /* mmap.c */
+int codeheap_mapping_init(void);
+void codeheap_mapping_exit(void);
+int codeheap_mapping_create(struct codeheap_heap *heap);
+void codeheap_mapping_destroy(struct codeheap_heap *heap);
 int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma);
 bool codeheap_default_ok(struct codeheap_heap *heap, unsigned long addr);
 void codeheap_map_pages(struct codeheap_heap *heap,

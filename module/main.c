@@ -99,7 +99,30 @@ static struct miscdevice codeheap_misc = {
 	.mode = 0666,
 };
 
-module_misc_device(codeheap_misc);
+static int __init codeheap_init(void)
+{
+	int ret;
+
+	ret = codeheap_mapping_init();
+	if (ret)
+		return ret;
+	ret = misc_register(&codeheap_misc);
+	if (ret)
+		goto exit_mapping;
+	return 0;
+
+exit_mapping:
+	codeheap_mapping_exit();
+	return ret;
+}
+module_init(codeheap_init);
+
+static void __exit codeheap_exit(void)
+{
+	misc_deregister(&codeheap_misc);
+	codeheap_mapping_exit();
+}
+module_exit(codeheap_exit);
 
 MODULE_DESCRIPTION("Kernel-managed code heap for user-space JIT compilers");
 MODULE_LICENSE("GPL");

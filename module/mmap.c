@@ -21,17 +21,98 @@
  * splitting and reprotecting it; unmapping all of it is the owner's right,
  * and ends the reservation with everything in it, as RELEASE would after
  * freeing its allocations (codeheap_space_end_locked()).
+ *
+ * Each heap has its own inode, on a private pseudo filesystem as
+ * mm/secretmem.c has, and its file's f_mapping is that inode's
+ * address_space (as DRM gives every device one): the mappings of one heap
+ * are all in one i_mmap tree and no other heap's, so revocation
+ * (unmap_mapping_range()) walks only them, and the heap's file offsets are
+ * its own (Documentation/design.rst, "Mapping model").
  */
 
 #include <linux/fs.h>
+#include <linux/fs_context.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/pseudo_fs.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
 #include "heap.h"
+
+/* The pseudo filesystem the heaps' inodes live on ("code" "heap"). */
+#define CODEHEAP_FS_MAGIC	0xc0de4ea9
+
+static struct vfsmount *codeheap_mnt;
+
+static int codeheap_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, CODEHEAP_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type codeheap_fs = {
+	.name = "codeheap",
+	.init_fs_context = codeheap_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+/**
+ * codeheap_mapping_init() - mount the heaps' pseudo filesystem
+ *
+ * Kernel-internal, as mm/secretmem.c's: never registered, so it cannot be
+ * mounted from user space.
+ *
+ * Return: 0 or a negative errno of kern_mount().
+ */
+int codeheap_mapping_init(void)
+{
+	codeheap_mnt = kern_mount(&codeheap_fs);
+	return PTR_ERR_OR_ZERO(codeheap_mnt);
+}
+
+/**
+ * codeheap_mapping_exit() - unmount it, once every heap is gone
+ */
+void codeheap_mapping_exit(void)
+{
+	kern_unmount(codeheap_mnt);
+}
+
+/**
+ * codeheap_mapping_create() - give a new heap its own inode
+ * @heap: the heap, with @heap->file set, before anything maps the file
+ *
+ * The file's f_mapping becomes the inode's address_space, so every
+ * mapping of the file is linked there (mm/vma.c links a mapping into
+ * vm_file->f_mapping->i_mmap).
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int codeheap_mapping_create(struct codeheap_heap *heap)
+{
+	struct inode *inode = alloc_anon_inode(codeheap_mnt->mnt_sb);
+
+	if (IS_ERR(inode))
+		return PTR_ERR(inode);
+	heap->inode = inode;
+	heap->file->f_mapping = inode->i_mapping;
+	return 0;
+}
+
+/**
+ * codeheap_mapping_destroy() - drop a heap's inode
+ * @heap: the heap, which nothing maps any more; from its file's release
+ *
+ * The file, freed after its release, gets its own mapping back first.
+ */
+void codeheap_mapping_destroy(struct codeheap_heap *heap)
+{
+	heap->file->f_mapping = file_inode(heap->file)->i_mapping;
+	iput(heap->inode);
+}
 
 /**
  * codeheap_trap_fill() - fill code memory with trap instructions

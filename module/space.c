@@ -17,12 +17,13 @@
 #include "heap.h"
 
 /*
- * File offsets of reservations, in pages.  Every reservation takes a fresh
- * range, one page apart from the previous one, so no two reservations of
- * any heap ever share an offset (unmap_mapping_range() works on the
- * device's one address_space) and no two mappings can be merged.
+ * File offsets of reservations, in pages, are the heap's own (each heap has
+ * its own inode and address_space, see mmap.c).  Every reservation takes a
+ * fresh range, one page apart from the previous one, so no two reservations
+ * of the heap ever share an offset, even after one ended while a fork
+ * child still maps it, and no two mappings can be merged.  Running out
+ * (after 2^51 pages reserved) makes only this heap's RESERVE fail.
  */
-static atomic64_t codeheap_next_pgoff = ATOMIC64_INIT(0);
 #define CODEHEAP_PGOFF_MAX	((ULONG_MAX >> PAGE_SHIFT) >> 1)
 
 /* The lowest address a window search considers (above any mmap_min_addr). */
@@ -195,15 +196,15 @@ int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	unsigned long pages = len >> PAGE_SHIFT, a = 0, gap;
 	struct codeheap_pool_node *spare;
 	struct codeheap_space *space;
+	pgoff_t pgoff = heap->next_pgoff;
 	bool linked;
 	int tries;
-	s64 pgoff;
 
 	lockdep_assert_held(&heap->space_lock);
 
-	pgoff = atomic64_fetch_add(pages + 1, &codeheap_next_pgoff);
-	if (pgoff < 0 || pgoff > CODEHEAP_PGOFF_MAX - pages)
+	if (pgoff > CODEHEAP_PGOFF_MAX - pages)
 		return -ENOSPC;
+	heap->next_pgoff = pgoff + pages + 1;
 
 	space = kzalloc(sizeof(*space), CODEHEAP_GFP);
 	if (!space)

@@ -106,6 +106,24 @@ static inline int ch_reserve(int fd, uint64_t len, uint64_t hint,
 	return ret;
 }
 
+/* The file offset of the mapping starting at @addr (/proc/self/maps), or -1. */
+static inline long long ch_map_offset(uint64_t addr)
+{
+	unsigned long long start, offset;
+	long long found = -1;
+	char line[512];
+	FILE *maps = fopen("/proc/self/maps", "r");
+
+	if (!maps)
+		return -1;
+	while (found < 0 && fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%llx-%*x %*s %llx", &start, &offset) == 2 &&
+		    start == addr)
+			found = offset;
+	fclose(maps);
+	return found;
+}
+
 static inline int ch_release(int fd, uint64_t addr)
 {
 	struct codeheap_release r = { .size = sizeof(r), .addr = addr };

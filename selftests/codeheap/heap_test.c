@@ -77,6 +77,35 @@ TEST_F(heap, reserve_maps_read_exec_and_faults)
 	EXPECT_EQ(MIB - 64, st.largest_free);
 }
 
+/*
+ * Each heap has its own inode: its reservations' file offsets start at 0
+ * and go up by the length and a page, whatever other heaps reserved.  With
+ * one counter for every heap, one user reserving and releasing in a loop
+ * could exhaust it, and RESERVE would fail for everyone.
+ */
+TEST_F(heap, file_offsets_are_per_heap)
+{
+	uint64_t a, b, c;
+	int other;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, MIB, 0, 0, &a));
+	EXPECT_EQ(0, ch_map_offset(a));
+	ASSERT_EQ(0, ch_reserve(self->fd, MIB, 0, 0, &b));
+	EXPECT_EQ(MIB + self->page, ch_map_offset(b));
+	ASSERT_EQ(0, ch_release(self->fd, a));
+
+	other = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, ch_reserve(other, 2 * MIB, 0, 0, &c));
+	EXPECT_EQ(0, ch_map_offset(c));
+	EXPECT_EQ(0, munmap(PTR(c), 2 * MIB));
+	close(other);
+
+	/* Offsets are never reused within a heap. */
+	ASSERT_EQ(0, ch_reserve(self->fd, MIB, 0, 0, &a));
+	EXPECT_EQ(2 * (MIB + self->page), ch_map_offset(a));
+}
+
 TEST_F(heap, reserve_hint_fixed_and_window)
 {
 	uint64_t len = 4 * self->page, addr, hint, near;
