@@ -4,11 +4,11 @@
  *
  * Built for -m64 and -m32 (and run under ASan+UBSan like every host test).
  * Each struct is checked field by field: the fields tile the struct with no
- * hole, every __u64 sits at a multiple of 8 and the size is a multiple of 8.
- * Those hold under the i386 ABI (where __u64 is only 4-aligned) exactly when
- * its layout equals the x86-64 one, so both builds passing means 32-bit
- * processes share the 64-bit layout and need no compat translation.  The
- * header is also compiled with -Wpadded as an error.
+ * hole, every 64-bit field is an __aligned_u64 (8-aligned even under the
+ * i386 ABI, where a plain __u64 is only 4-aligned) at a multiple of 8, and
+ * the size is a multiple of 8.  Both builds passing means 32-bit processes
+ * share the 64-bit layout and need no compat translation.  The header is
+ * also compiled with -Wpadded as an error.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,11 +23,12 @@
 
 struct field {
 	const char *name;
-	size_t offset, size;
+	size_t offset, size, align;
 };
 
 #define F(type, member) { #member, offsetof(type, member),		\
-			   sizeof(((type *)0)->member) }
+			   sizeof(((type *)0)->member),			\
+			   __alignof__(((type *)0)->member) }
 
 /*
  * Argument structs start with __u32 size (@size_first); batch array
@@ -50,6 +51,9 @@ static void check_tiling(struct __test_metadata *_metadata,
 			TH_LOG("%s.%s: not a __u32/__u64", type, f[i].name);
 		EXPECT_EQ(0, f[i].offset % f[i].size)
 			TH_LOG("%s.%s: misaligned", type, f[i].name);
+		EXPECT_EQ(f[i].size, f[i].align)
+			TH_LOG("%s.%s: not __u32 or __aligned_u64", type,
+			       f[i].name);
 		next = f[i].offset + f[i].size;
 	}
 	EXPECT_EQ(type_size, next) TH_LOG("%s: tail padding", type);

@@ -29,10 +29,10 @@
  *   program on an older kernel asking for something it cannot have).
  *
  * Output fields are written back for at most ``size`` bytes.  Structs hold
- * only ``__u32`` and ``__u64`` fields with explicit padding; every
- * ``__u64`` is naturally aligned, so 32-bit and 64-bit processes share one
- * layout and no compat translation exists.  User pointers are passed as
- * ``__u64``.  Every ``flags`` bit not defined here and every ``__reserved``
+ * only ``__u32`` and ``__aligned_u64`` fields with explicit padding, every
+ * 64-bit field at a multiple of 8, so 32-bit and 64-bit processes share
+ * one layout and no compat translation exists.  User pointers are passed
+ * as ``__aligned_u64``.  Every ``flags`` bit not defined here and every ``__reserved``
  * field that is not zero is ``-EINVAL``.  A command number the module does
  * not know is ``-ENOTTY``.
  *
@@ -146,17 +146,17 @@ struct codeheap_version {
 	__u32 flags;
 	__u32 api_version;
 	__u32 arch;
-	__u64 features;
+	__aligned_u64 features;
 	__u32 page_size;
 	__u32 code_align;
 	__u32 jt_near_slot_size;
 	__u32 jt_far_slot_size;
-	__u64 max_reservation_size;
-	__u64 max_heap_committed;
-	__u64 max_total_committed;
+	__aligned_u64 max_reservation_size;
+	__aligned_u64 max_heap_committed;
+	__aligned_u64 max_total_committed;
 	__u32 max_batch;
 	__u32 __reserved;
-	__u64 max_user_committed;
+	__aligned_u64 max_user_committed;
 };
 
 #define CODEHEAP_IOC_VERSION _IO(CODEHEAP_TYPE, CODEHEAP_CMD_VERSION)
@@ -217,11 +217,11 @@ struct codeheap_version {
 struct codeheap_reserve {
 	__u32 size;
 	__u32 flags;
-	__u64 len;
-	__u64 hint;
-	__u64 near;
-	__u64 range;
-	__u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 hint;
+	__aligned_u64 near;
+	__aligned_u64 range;
+	__aligned_u64 addr;
 };
 
 /**
@@ -255,7 +255,7 @@ enum codeheap_reserve_flags {
 struct codeheap_release {
 	__u32 size;
 	__u32 flags;
-	__u64 addr;
+	__aligned_u64 addr;
 };
 
 #define CODEHEAP_IOC_RELEASE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_RELEASE)
@@ -290,8 +290,8 @@ struct codeheap_release {
 struct codeheap_range {
 	__u32 size;
 	__u32 flags;
-	__u64 addr;
-	__u64 len;
+	__aligned_u64 addr;
+	__aligned_u64 len;
 	__u32 prot;
 	__u32 __reserved;
 };
@@ -330,12 +330,12 @@ struct codeheap_range {
 struct codeheap_alloc {
 	__u32 size;
 	__u32 flags;
-	__u64 len;
-	__u64 align;
-	__u64 lo;
-	__u64 hi;
-	__u64 tag;
-	__u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 align;
+	__aligned_u64 lo;
+	__aligned_u64 hi;
+	__aligned_u64 tag;
+	__aligned_u64 addr;
 };
 
 #define CODEHEAP_IOC_ALLOC _IO(CODEHEAP_TYPE, CODEHEAP_CMD_ALLOC)
@@ -359,7 +359,7 @@ struct codeheap_alloc {
 struct codeheap_addr {
 	__u32 size;
 	__u32 flags;
-	__u64 addr;
+	__aligned_u64 addr;
 };
 
 #define CODEHEAP_IOC_SEAL _IO(CODEHEAP_TYPE, CODEHEAP_CMD_SEAL)
@@ -385,10 +385,10 @@ struct codeheap_addr {
 struct codeheap_lookup {
 	__u32 size;
 	__u32 flags;
-	__u64 addr;
-	__u64 start;
-	__u64 len;
-	__u64 tag;
+	__aligned_u64 addr;
+	__aligned_u64 start;
+	__aligned_u64 len;
+	__aligned_u64 tag;
 	__u32 alloc_flags;
 	__u32 __reserved;
 };
@@ -413,9 +413,9 @@ enum codeheap_lookup_flags {
  * @len: bytes, not 0
  */
 struct codeheap_write_entry {
-	__u64 dst;
-	__u64 src;
-	__u64 len;
+	__aligned_u64 dst;
+	__aligned_u64 src;
+	__aligned_u64 len;
 };
 
 /**
@@ -444,7 +444,7 @@ struct codeheap_write {
 	__u32 flags;
 	__u32 count;
 	__u32 __reserved;
-	__u64 entries;
+	__aligned_u64 entries;
 };
 
 #define CODEHEAP_IOC_WRITE _IO(CODEHEAP_TYPE, CODEHEAP_CMD_WRITE)
@@ -472,13 +472,13 @@ struct codeheap_write {
 struct codeheap_stats {
 	__u32 size;
 	__u32 flags;
-	__u64 reserved_bytes;
-	__u64 committed_bytes;
-	__u64 allocated_bytes;
-	__u64 freed_bytes;
-	__u64 peak_allocated_bytes;
-	__u64 peak_committed_bytes;
-	__u64 largest_free;
+	__aligned_u64 reserved_bytes;
+	__aligned_u64 committed_bytes;
+	__aligned_u64 allocated_bytes;
+	__aligned_u64 freed_bytes;
+	__aligned_u64 peak_allocated_bytes;
+	__aligned_u64 peak_committed_bytes;
+	__aligned_u64 largest_free;
 	__u32 allocations;
 	__u32 reservations;
 	__u32 jump_tables;
@@ -554,10 +554,10 @@ struct codeheap_jt_create {
 	__u32 flags;
 	__u32 nr_slots;
 	__u32 __reserved;
-	__u64 default_target;
-	__u64 lo;
-	__u64 hi;
-	__u64 base;
+	__aligned_u64 default_target;
+	__aligned_u64 lo;
+	__aligned_u64 hi;
+	__aligned_u64 base;
 	__u32 id;
 	__u32 slot_size;
 };
@@ -575,7 +575,7 @@ struct codeheap_jt_create {
 struct codeheap_jt_patch_entry {
 	__u32 slot;
 	__u32 __reserved;
-	__u64 target;
+	__aligned_u64 target;
 };
 
 /**
@@ -602,7 +602,7 @@ struct codeheap_jt_patch {
 	__u32 flags;
 	__u32 id;
 	__u32 count;
-	__u64 entries;
+	__aligned_u64 entries;
 };
 
 #define CODEHEAP_IOC_JT_PATCH _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_PATCH)
@@ -625,7 +625,7 @@ struct codeheap_jt_query {
 	__u32 flags;
 	__u32 id;
 	__u32 slot;
-	__u64 target;
+	__aligned_u64 target;
 };
 
 #define CODEHEAP_IOC_JT_QUERY _IO(CODEHEAP_TYPE, CODEHEAP_CMD_JT_QUERY)
