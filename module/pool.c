@@ -445,29 +445,6 @@ int codeheap_pool_remove(struct codeheap_pool *pool, u64 start, u64 size,
 }
 
 /**
- * codeheap_pool_is_free() - is a range entirely free?
- * @pool: the pool
- * @start: first byte of the range
- * @size: length of the range
- *
- * O(log n).
- *
- * Return: true when every byte of [@start, @start + @size) is free; false
- * otherwise, and for an empty or wrapping range.
- */
-bool codeheap_pool_is_free(const struct codeheap_pool *pool, u64 start,
-			   u64 size)
-{
-	const struct codeheap_pool_node *node;
-	u64 end;
-
-	if (!size || check_add_overflow(start, size, &end))
-		return false;
-	node = pool_find_le(pool, start, NULL);
-	return node && pool_node_end(node) >= end;
-}
-
-/**
  * codeheap_pool_largest() - size of the largest free range
  * @pool: the pool
  *
@@ -481,31 +458,15 @@ u64 codeheap_pool_largest(const struct codeheap_pool *pool)
 }
 
 /**
- * codeheap_pool_first() - the lowest free range
- * @pool: the pool
- *
- * With codeheap_pool_next(), walks the free ranges by address:
- * for (n = codeheap_pool_first(pool); n; n = codeheap_pool_next(n)).
- * The pool must not change during the walk, which costs O(n) in all.
- *
- * Return: the node of the lowest-addressed free range, NULL if none.
- */
-const struct codeheap_pool_node *
-codeheap_pool_first(const struct codeheap_pool *pool)
-{
-	struct rb_node *rb = rb_first(&pool->root);
-
-	return rb ? pool_node_of(rb) : NULL;
-}
-
-/**
  * codeheap_pool_first_from() - the lowest free range at or above an address
  * @pool: the pool
  * @addr: any address
  *
  * Starts a walk with codeheap_pool_next() at @addr, in O(log n): the range
  * starting at @addr, or the first one starting above it.  A range that
- * starts below @addr and reaches past it is not returned.
+ * starts below @addr and reaches past it is not returned.  The pool must
+ * not change during a walk, which costs O(n) in all; from 0 it visits
+ * every free range by address.
  *
  * Return: the node, or NULL if no free range starts at or above @addr.
  */

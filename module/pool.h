@@ -88,13 +88,7 @@ int codeheap_pool_remove(struct codeheap_pool *pool, u64 start, u64 size,
 			 struct codeheap_pool_node **spare,
 			 struct codeheap_pool_node **freed);
 
-bool codeheap_pool_is_free(const struct codeheap_pool *pool, u64 start,
-			   u64 size);
-
 u64 codeheap_pool_largest(const struct codeheap_pool *pool);
-
-const struct codeheap_pool_node *
-codeheap_pool_first(const struct codeheap_pool *pool);
 
 const struct codeheap_pool_node *
 codeheap_pool_first_from(const struct codeheap_pool *pool, u64 addr);

@@ -80,7 +80,7 @@ const char *pool_check(const struct codeheap_pool *pool)
 	const struct codeheap_pool_node *node, *prev = NULL;
 	u64 count = 0, bytes = 0, max = 0, end;
 
-	for (node = codeheap_pool_first(pool); node;
+	for (node = pool_lowest(pool); node;
 	     node = codeheap_pool_next(node)) {
 		if (!node->size) {
 			snprintf(msg, sizeof(msg), "empty range at %#llx",
@@ -145,8 +145,34 @@ int pool_contains_node(const struct codeheap_pool *pool,
 {
 	const struct codeheap_pool_node *cur;
 
-	for (cur = codeheap_pool_first(pool); cur; cur = codeheap_pool_next(cur))
+	for (cur = pool_lowest(pool); cur; cur = codeheap_pool_next(cur))
 		if (cur == node)
 			return 1;
 	return 0;
+}
+
+/* The lowest free range: the module never walks the whole pool. */
+const struct codeheap_pool_node *pool_lowest(const struct codeheap_pool *pool)
+{
+	return codeheap_pool_first_from(pool, 0);
+}
+
+/*
+ * Is every byte of [start, start + size) free?  False for an empty or
+ * wrapping range.  Only the tests ask; the range holding @start is the one
+ * starting there or the one before the first starting above it.
+ */
+bool pool_range_free(const struct codeheap_pool *pool, u64 start, u64 size)
+{
+	const struct codeheap_pool_node *node = codeheap_pool_first_from(pool, start);
+	struct rb_node *rb;
+	u64 end;
+
+	if (!size || __builtin_add_overflow(start, size, &end))
+		return false;
+	if (!node || node->start != start) {
+		rb = node ? rb_prev(&node->rb) : rb_last(&pool->root);
+		node = rb ? rb_entry(rb, struct codeheap_pool_node, rb) : NULL;
+	}
+	return node && node->start <= start && end - node->start <= node->size;
 }

@@ -8,6 +8,8 @@
 #include "pool.h"
 
 const char *pool_check(const struct codeheap_pool *pool);
+const struct codeheap_pool_node *pool_lowest(const struct codeheap_pool *pool);
+bool pool_range_free(const struct codeheap_pool *pool, u64 start, u64 size);
 int pool_contains_node(const struct codeheap_pool *pool,
 		       const struct codeheap_pool_node *node);
 

@@ -373,7 +373,7 @@ static int ref_run(unsigned int k, u64 *start, u64 *size)
 
 static void compare_state(void)
 {
-	const struct codeheap_pool_node *node = codeheap_pool_first(&pool);
+	const struct codeheap_pool_node *node = pool_lowest(&pool);
 	u64 i, count = 0, bytes = 0, largest = 0;
 	const char *msg;
 
@@ -581,10 +581,10 @@ static void do_op(struct input *in)
 			a = rd_addr(in);
 			n = rd_size(in);
 		}
-		if (codeheap_pool_is_free(&pool, a, n) != ref_is_free(a, n))
+		if (pool_range_free(&pool, a, n) != ref_is_free(a, n))
 			fail("is_free(%#llx, %#llx) = %d, model %d",
 			     (unsigned long long)a, (unsigned long long)n,
-			     codeheap_pool_is_free(&pool, a, n),
+			     pool_range_free(&pool, a, n),
 			     ref_is_free(a, n));
 		if ((op & 0xf0) == 0xf0) {
 			freed = codeheap_pool_pop(&pool);

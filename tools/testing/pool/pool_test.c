@@ -41,7 +41,7 @@ static void take_snap(const struct codeheap_pool *pool, struct snap *s)
 	const struct codeheap_pool_node *node;
 
 	memset(s, 0, sizeof(*s));
-	for (node = codeheap_pool_first(pool); node && s->n < MAXR;
+	for (node = pool_lowest(pool); node && s->n < MAXR;
 	     node = codeheap_pool_next(node)) {
 		s->r[s->n][0] = node->start;
 		s->r[s->n][1] = node->size;
@@ -65,7 +65,7 @@ static int ranges_are(const struct codeheap_pool *pool, const u64 *exp, int n)
 	const struct codeheap_pool_node *node;
 	int i = 0, ok = 1;
 
-	for (node = codeheap_pool_first(pool); node;
+	for (node = pool_lowest(pool); node;
 	     node = codeheap_pool_next(node), i++)
 		if (i >= n || node->start != exp[2 * i] ||
 		    node->size != exp[2 * i + 1])
@@ -78,7 +78,7 @@ static int ranges_are(const struct codeheap_pool *pool, const u64 *exp, int n)
 		fprintf(stderr, "#   expected %#llx+%#llx\n",
 			(unsigned long long)exp[2 * i],
 			(unsigned long long)exp[2 * i + 1]);
-	for (node = codeheap_pool_first(pool); node;
+	for (node = pool_lowest(pool); node;
 	     node = codeheap_pool_next(node))
 		fprintf(stderr, "#   found    %#llx+%#llx\n",
 			(unsigned long long)node->start,
@@ -297,7 +297,7 @@ TEST_F(pool, merge_with_both_frees_a_node)
 	ASSERT_EQ(0, put(self, BASE + 0x1000, 0x100));
 	ASSERT_EQ(0, put(self, BASE + 0x1200, 0x100));
 	ASSERT_EQ(0, put(self, BASE + 0x8000, 0x180));
-	upper = codeheap_pool_next(codeheap_pool_first(&self->pool));
+	upper = codeheap_pool_next(pool_lowest(&self->pool));
 	ASSERT_EQ(BASE + 0x1200, upper->start);
 	give_spare(self);
 	sp = self->spare;
@@ -390,8 +390,8 @@ TEST_F(pool, top_of_address_space)
 	ASSERT_EQ(~0ULL - 0xef, addr);
 	ASSERT_RANGES(&self->pool, ~0ULL - 0x100, 1);
 	CHECK(&self->pool);
-	ASSERT_TRUE(codeheap_pool_is_free(&self->pool, ~0ULL - 0x100, 1));
-	ASSERT_FALSE(codeheap_pool_is_free(&self->pool, ~0ULL - 0x100, 2));
+	ASSERT_TRUE(pool_range_free(&self->pool, ~0ULL - 0x100, 1));
+	ASSERT_FALSE(pool_range_free(&self->pool, ~0ULL - 0x100, 2));
 }
 
 TEST_F(pool, alloc_front)
@@ -431,7 +431,7 @@ TEST_F(pool, alloc_whole_range_frees_node)
 
 	ASSERT_EQ(0, put(self, BASE + 0x1000, 0x1000));
 	ASSERT_EQ(0, put(self, BASE + 0x4000, 0x200));
-	node = codeheap_pool_first(&self->pool);
+	node = pool_lowest(&self->pool);
 	give_spare(self);
 	ASSERT_EQ(0, codeheap_pool_alloc(&self->pool, 0x1000, &addr,
 					 &self->spare, &self->freed));
@@ -706,7 +706,7 @@ TEST_F(pool, remove_front_back_middle_whole)
 	ASSERT_RANGES(&self->pool, BASE + 0x1100, 0x100, BASE + 0x1300, 0xc00);
 	ASSERT_EQ(0xc00, codeheap_pool_largest(&self->pool));
 	CHECK(&self->pool);
-	node = codeheap_pool_next(codeheap_pool_first(&self->pool));
+	node = codeheap_pool_next(pool_lowest(&self->pool));
 	ASSERT_EQ(0, codeheap_pool_remove(&self->pool, BASE + 0x1300, 0xc00,
 					  NULL, &self->freed));
 	ASSERT_EQ(node, self->freed);
@@ -753,12 +753,12 @@ TEST_F(pool, remove_rejected_changes_nothing)
 TEST_F(pool, is_free)
 {
 	ASSERT_EQ(0, put(self, BASE + 0x1000, 0x1000));
-	ASSERT_TRUE(codeheap_pool_is_free(&self->pool, BASE + 0x1000, 0x1000));
-	ASSERT_TRUE(codeheap_pool_is_free(&self->pool, BASE + 0x1800, 0x10));
-	ASSERT_FALSE(codeheap_pool_is_free(&self->pool, BASE + 0x1000, 0x1001));
-	ASSERT_FALSE(codeheap_pool_is_free(&self->pool, BASE + 0xfff, 0x10));
-	ASSERT_FALSE(codeheap_pool_is_free(&self->pool, BASE + 0x1800, 0));
-	ASSERT_FALSE(codeheap_pool_is_free(&self->pool, ~0ULL, 2));
+	ASSERT_TRUE(pool_range_free(&self->pool, BASE + 0x1000, 0x1000));
+	ASSERT_TRUE(pool_range_free(&self->pool, BASE + 0x1800, 0x10));
+	ASSERT_FALSE(pool_range_free(&self->pool, BASE + 0x1000, 0x1001));
+	ASSERT_FALSE(pool_range_free(&self->pool, BASE + 0xfff, 0x10));
+	ASSERT_FALSE(pool_range_free(&self->pool, BASE + 0x1800, 0));
+	ASSERT_FALSE(pool_range_free(&self->pool, ~0ULL, 2));
 }
 
 TEST_F(pool, largest_after_every_kind_of_op)
