@@ -253,6 +253,7 @@ static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
 {
 	struct codeheap_jt_slot *slot = &jt->slots[i];
 
+	lockdep_assert_held(&heap->lock);
 	codeheap_jt_link(slot, block);
 	slot->target = target;
 	codeheap_jt_store_locked(heap, jt, i, target);
@@ -437,6 +438,7 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
 {
 	struct codeheap_block *block;
 
+	lockdep_assert_held(&heap->lock);
 	if (target == jt->default_target)
 		return NULL;
 	block = target <= ULONG_MAX ?
@@ -655,6 +657,7 @@ static void codeheap_jt_unlink_locked(struct codeheap_heap *heap,
 {
 	u32 i;
 
+	lockdep_assert_held(&heap->lock);
 	codeheap_jt_unprepare_locked(heap, jt);
 	for (i = 0; i < jt->nr_slots; i++)
 		if (jt->slots[i].block)

@@ -98,6 +98,7 @@ static void codeheap_space_unpool_locked(struct codeheap_heap *heap,
 {
 	const struct codeheap_pool_node *node, *next;
 
+	lockdep_assert_held(&heap->lock);
 	/* No free range reaches into a space from below: the fence. */
 	for (node = codeheap_pool_first_from(&heap->pool, space->start);
 	     node && node->start < space->end; node = next) {

@@ -257,6 +257,7 @@ static void codeheap_write_trap_locked(struct codeheap_heap *heap,
 {
 	unsigned long from = round_down(e->dst, 4);
 
+	lockdep_assert_held(&heap->lock);
 	codeheap_fill_locked(heap, space, from, ALIGN(e->dst + e->len, 4) - from,
 			     page);
 }
@@ -356,6 +357,7 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
 	const void __user *src = u64_to_user_ptr(e[0].src);
 	struct iov_iter iter;
 
+	lockdep_assert_held(&heap->lock);
 	if (run->segs == 1) {
 		/* One source: a plain copy, no iov_iter. */
 		if (!access_ok(src, len))

@@ -4,9 +4,10 @@
 # Kernel-style checks of the module and the uapi header:
 #  - checkpatch.pl --no-tree --strict on every file of module/ and uapi/
 #    (checkpatch comes from Debian's linux-source package, see ksrc.sh);
-#  - kernel-doc: scripts/kernel-doc -Wall finds nothing wrong in the
-#    comments, and every function a file of module/ does not keep static
-#    has one (tools/lint-kdoc.pl);
+#  - kernel-doc and locking conventions: scripts/kernel-doc -Wall finds
+#    nothing wrong in the comments, every function a file of module/ does
+#    not keep static has one, and every *_locked function asserts its lock
+#    (tools/lint-module.pl);
 #  - sparse (make C=2) of the module against the newest Debian 6.12
 #    headers (installed as the VM runner installs them), or KDIR if given.
 # Each file and the sparse build count as one check; prints
@@ -31,12 +32,12 @@ done
 
 files=$(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h)
 if out=$(cd "$ROOT" && perl "$ksrc/scripts/kernel-doc" -none -Wall $files 2>&1 &&
-		perl tools/lint-kdoc.pl $files 2>&1) && [ -z "$out" ]; then
+		perl tools/lint-module.pl $files 2>&1) && [ -z "$out" ]; then
 	pass=$((pass + 1))
-	echo "ok - lint/kernel-doc"
+	echo "ok - lint/kernel-doc+locks"
 else
 	fail=$((fail + 1))
-	echo "not ok - lint/kernel-doc"
+	echo "not ok - lint/kernel-doc+locks"
 	echo "$out" | sed 's/^/# /'
 fi
 
