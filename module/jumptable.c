@@ -700,7 +700,8 @@ int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id)
  * @block: a block about to be freed
  *
  * Every slot on @block's reverse index goes back to its table's default
- * before the block's memory is refilled with traps (SPEC 5.5).
+ * before the block's memory is refilled with traps (uapi/linux/codeheap.h,
+ * "Jump tables").
  *
  * Context: @heap->lock held.
  */
@@ -723,9 +724,9 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
  *
  * Destroys the tables laid in @space, and gives every other table whose
  * default is an allocation in @space the trap as its default, storing the
- * trap into its slots at the default.  The caller then resets the slots that target
- * @space's blocks (codeheap_jt_unref_block_locked()), so no slot is left
- * pointing into it (SPEC 5.5).
+ * trap into its slots at the default.  The caller then resets the slots
+ * that target @space's blocks (codeheap_jt_unref_block_locked()), so no
+ * slot is left pointing into it (uapi/linux/codeheap.h, "Jump tables").
  *
  * Context: @heap->lock held.
  */

@@ -42,11 +42,16 @@
  * changing the struct's mapping during the call can defeat that check; a
  * command that created something then undoes it).
  *
- * Errno meanings, common to all commands (each command lists the ones it
- * can return):
+ * Errno meanings.  Besides the errnos its own entry lists, every command
+ * can fail with ``EINVAL`` (@size below the struct's first version),
+ * ``E2BIG`` (@size above the kernel's struct with a non-zero tail) and
+ * ``EFAULT`` (the struct cannot be read, or, for a command with output
+ * fields, written):
  *
  * - ``EINVAL``: malformed argument: size too small, unknown flag, non-zero
- *   reserved field, misaligned or non-canonical address.
+ *   reserved field, misaligned address.  An address beyond the user address
+ *   space is ``EINVAL`` where a command creates something there (RESERVE's
+ *   hint, JT_CREATE's default) and ``ENOENT`` where it looks an object up.
  * - ``E2BIG``: the struct is larger than the kernel's and its tail is not
  *   zero.
  * - ``EFAULT``: a user pointer (the argument itself or one inside it) could
@@ -55,8 +60,9 @@
  * - ``EBUSY``: the object is still in use.
  * - ``ENOMEM`` / ``ENOSPC``: a memory or address-space limit was reached.
  * - ``EACCES``: the requested protection includes write.
- * - ``EPERM``: the caller's mm does not own the heap, or the object is
- *   sealed.
+ * - ``EPERM``: the caller's mm does not own the heap, the object is sealed,
+ *   or mmap() refused a new reservation (/dev mounted ``noexec``, a fixed
+ *   hint below ``mmap_min_addr``, a security module).
  * - ``EOVERFLOW``: an address or size computation overflowed.
  * - ``ENOTTY``: unknown command.
  */
@@ -66,7 +72,8 @@
  *
  * Each open file description of /dev/codeheap is one heap, bound to the mm
  * (address space) of the process that opened it.  Commands that only read
- * (``CODEHEAP_IOC_VERSION``) work from any process holding the fd; every
+ * (``VERSION``, ``LOOKUP``, ``STATS``, ``JT_QUERY``) work from any process
+ * holding the fd; every
  * command that changes the heap fails with ``-EPERM`` when called from
  * another mm, for example a child after fork() or a process that received
  * the fd over a unix socket.  The heap is freed when the last reference to
@@ -206,13 +213,18 @@ struct codeheap_version {
  * %CODEHEAP_RESERVE_FIXED: reserve exactly at @hint or fail, never
  * replacing an existing mapping.
  *
- * Errors: ``EPERM`` not the owner; ``EINVAL`` @len 0 or not page-aligned,
- * @hint not page-aligned, %CODEHEAP_RESERVE_FIXED without @hint, unknown
- * flag; ``EOVERFLOW`` @hint + @len or @near +/- @range overflows;
- * ``ENOMEM`` @len above ``max_reservation_size`` or out of memory;
- * ``EEXIST`` %CODEHEAP_RESERVE_FIXED and the range is not free;
- * ``ENOSPC`` no free range of @len bytes inside the window (or the hint
- * range lies outside it with %CODEHEAP_RESERVE_FIXED); ``EFAULT``.
+ * Errors: ``EPERM`` not the owner, or mmap() refused (see above);
+ * ``EINVAL`` @len 0 or not page-aligned, @hint not page-aligned or @hint +
+ * @len beyond the user address space, %CODEHEAP_RESERVE_FIXED without
+ * @hint, unknown flag; ``EOVERFLOW`` @hint + @len or @near + @range
+ * overflows; ``ENOMEM`` @len above ``max_reservation_size``, out of
+ * memory, or without a window no free range of @len bytes (or RLIMIT_AS);
+ * ``EEXIST`` %CODEHEAP_RESERVE_FIXED and the range is not free; ``ENOSPC``
+ * no free range of @len bytes inside the window (or the hint range lies
+ * outside it with %CODEHEAP_RESERVE_FIXED), or the heap used up its file
+ * offsets (Documentation/design.rst, "Mapping model"); ``EACCES`` the fd
+ * is not open for reading; ``EAGAIN`` mlockall(MCL_FUTURE) and the
+ * reservation would exceed RLIMIT_MEMLOCK; ``EFAULT``.
  */
 struct codeheap_reserve {
 	__u32 size;
@@ -250,7 +262,7 @@ enum codeheap_reserve_flags {
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag; ``ENOENT`` no
  * reservation starts at @addr; ``EBUSY`` allocations still live in it;
- * ``EFAULT``.
+ * ``ENOMEM`` munmap() failed, and the reservation is as it was; ``EFAULT``.
  */
 struct codeheap_release {
 	__u32 size;
@@ -323,9 +335,12 @@ struct codeheap_range {
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` @len 0, @align not a power
  * of two, an empty window (@lo >= @hi, or @lo = ~0 with @hi 0), unknown
- * flag; ``EOVERFLOW`` rounding @len overflows; ``ENOMEM`` @len above
- * ``max_reservation_size``, a committed-bytes limit, or out of memory;
- * ``ENOSPC`` no room in the window; ``EFAULT``.
+ * flag; ``EOVERFLOW`` rounding @len overflows; ``ENOMEM`` @len or @align
+ * above ``max_reservation_size``, no free range fits and a new code space
+ * would need more than it (@len + ``code_align``, plus @align beyond a
+ * page), a committed-bytes limit, or out of memory; ``ENOSPC`` no room in
+ * the window; when the heap grows, RESERVE's errors of mmap() (``EPERM``,
+ * ``EACCES``, ``EAGAIN``, ``ENOMEM``); ``EFAULT``.
  */
 struct codeheap_alloc {
 	__u32 size;
@@ -354,7 +369,8 @@ struct codeheap_alloc {
  * Errors: ``EPERM`` not the owner, or (FREE) the allocation is sealed or
  * is a jump table; ``EINVAL`` unknown flag; ``ENOENT`` no allocation
  * starts at @addr; ``EBUSY`` (FREE) the allocation holds the default
- * target of a live jump table; ``EFAULT``.
+ * target of a live jump table; ``ENOMEM`` (FREE) no memory for the pool's
+ * bookkeeping, and nothing was freed; ``EFAULT``.
  */
 struct codeheap_addr {
 	__u32 size;
@@ -436,8 +452,9 @@ struct codeheap_write_entry {
  * Errors: ``EPERM`` not the owner, or a destination is in a sealed
  * allocation; ``EINVAL`` @count 0, unknown flag, non-zero @__reserved, an
  * entry with @len 0; ``E2BIG`` @count above ``max_batch``; ``EOVERFLOW``
- * @dst + @len overflows; ``ENOENT`` a destination is not inside one live
- * allocation; ``EFAULT`` @entries or a source cannot be read.
+ * @dst + @len or @src + @len overflows; ``ENOENT`` a destination is not
+ * inside one live allocation; ``ENOMEM`` (@count above 1) no memory to
+ * copy the entries in; ``EFAULT`` @entries or a source cannot be read.
  */
 struct codeheap_write {
 	__u32 size;
@@ -509,7 +526,8 @@ struct codeheap_stats {
  * table's default before the memory is refilled with traps, so a slot never
  * points into freed or reused memory.  An allocation that is a table's
  * default target cannot be freed while the table lives.  The table's own
- * allocation is sealed: WRITE, FREE and PROTECT of it fail (``EPERM``);
+ * allocation is sealed: WRITE, FREE, PROTECT and DECOMMIT of it fail
+ * (``EPERM``);
  * SEAL of it succeeds and changes nothing, as for any sealed allocation.
  */
 
@@ -547,7 +565,8 @@ struct codeheap_stats {
  * outside any live allocation, in another heap's code, or outside every
  * executable mapping; ``E2BIG`` @nr_slots above
  * %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM`` as for ALLOC; ``ENOSPC`` as for ALLOC,
- * or (a 32-bit table) a window wholly above 4 GiB; ``EFAULT``.
+ * or (a 32-bit table) a window wholly above 4 GiB; ``EBUSY`` no table id
+ * left; when the heap grows, RESERVE's errors of mmap(); ``EFAULT``.
  */
 struct codeheap_jt_create {
 	__u32 size;
@@ -594,8 +613,9 @@ struct codeheap_jt_patch_entry {
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, @count 0,
  * non-zero @__reserved in an entry; ``E2BIG`` @count above ``max_batch``;
  * ``ENOENT`` no table @id, a slot out of range, or a target that is
- * neither the default nor inside a live allocation of this heap;
- * ``EFAULT``.
+ * neither the default nor inside a live allocation of this heap that is
+ * no jump table (and below 4 GiB, for a 32-bit table); ``ENOMEM``
+ * (@count above 1) no memory to copy the entries in; ``EFAULT``.
  */
 struct codeheap_jt_patch {
 	__u32 size;
@@ -641,7 +661,8 @@ struct codeheap_jt_query {
  * back to the pool.
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
- * @__reserved; ``ENOENT`` no table @id; ``EFAULT``.
+ * @__reserved; ``ENOENT`` no table @id; ``ENOMEM`` no memory for the
+ * pool's bookkeeping, and nothing was destroyed; ``EFAULT``.
  */
 struct codeheap_jt_destroy {
 	__u32 size;
