@@ -48,12 +48,20 @@ soname=$(readelf -d "$DEST/usr/lib/libcodeheap.so.0.1.0" 2>&1 | sed -n 's/.*SONA
 [ "$soname" = libcodeheap.so.0 ]
 ok $? "soname libcodeheap.so.0" "soname: '$soname'"
 
-# Only codeheap_* functions, all at version CODEHEAP_0.1.
+# Exactly the functions codeheap.h declares (its static inlines aside),
+# each at CODEHEAP_0.1, and the version script names each of them: no
+# wildcard that would export a new function into an old version node.
+decl=$(grep -E -o '^[a-z][^;(]*[^a-z_0-9]codeheap_[a-z_0-9]+\(' "$ROOT/tools/lib/codeheap.h" |
+	grep -v '^static' | sed -E 's/.*(codeheap_[a-z_0-9]+)\($/\1/' | sort)
 syms=$(nm -D --defined-only "$DEST/usr/lib/libcodeheap.so.0.1.0" | awk '{ print $3 }')
-bad=$(grep -v -e '^codeheap_[a-z_]*@@CODEHEAP_0\.1$' -e '^CODEHEAP_0\.1$' <<< "$syms")
-count=$(grep -c '^codeheap_' <<< "$syms")
-[ -z "$bad" ] && [ "$count" -ge 25 ]
-ok $? "exports only codeheap_* at CODEHEAP_0.1 ($count functions)" $bad
+want=$( (echo CODEHEAP_0.1; sed 's/$/@@CODEHEAP_0.1/' <<< "$decl") | sort)
+map=$(sed -n '/global:/,/local:/p' "$ROOT/tools/lib/libcodeheap.map" |
+	sed -e '1d;$d' -e 's/[[:space:];]//g' | sort)
+count=$(wc -l <<< "$decl")
+[ "$(sort <<< "$syms")" = "$want" ] && [ "$map" = "$decl" ] && [ "$count" -ge 25 ]
+ok $? "exports the $count functions of codeheap.h, each named at CODEHEAP_0.1" \
+	"exported vs header:" "$(diff <(sort <<< "$syms") <(echo "$want"))" \
+	"version script vs header:" "$(diff <(echo "$map") <(echo "$decl"))"
 
 if ! command -v pkg-config > /dev/null; then
 	for t in modversion shared static define-prefix; do
