@@ -479,6 +479,25 @@ TEST_F(heap, alloc_alignment_window_growth)
 	EXPECT_LE(4 * MIB + 64 * 1024, st.reserved_bytes - 64 * p);
 }
 
+/*
+ * Growth for an alignment above a page reserves room for the alignment:
+ * wherever the new reservation lands, the aligned block fits in it, so
+ * one reservation is enough (and the block is where the first fit says).
+ */
+TEST_F(heap, alloc_aligned_growth_reserves_once)
+{
+	struct codeheap_stats st;
+	unsigned char byte;
+	uint64_t a;
+
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 4 * MIB, 2 * MIB, 0, 0, 0, &a));
+	EXPECT_EQ(0, a % (2 * MIB));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(1, st.reservations);
+	EXPECT_LE(4 * MIB, st.allocated_bytes);
+	ASSERT_EQ(0, ch_probe_read(a + 4 * MIB - 1, &byte));
+}
+
 TEST_F(heap, alloc_errors)
 {
 	long long max = ch_param_read("max_reservation_size");
