@@ -4,14 +4,21 @@
 #
 #   make                  the module (against KDIR) and the user-space tools
 #   make tools            libcodeheap, the codeheap CLI and the toyjit example
-#   make install          libcodeheap, its headers, codeheap.pc and the CLI
-#                         (PREFIX=/usr/local, DESTDIR, LIBDIR, INCLUDEDIR, BINDIR)
+#   make install          the module (for KVER, into updates/, then depmod),
+#                         libcodeheap, its headers, codeheap.pc, the CLI, the
+#                         man pages and the udev rule (PREFIX=/usr/local,
+#                         DESTDIR, LIBDIR, INCLUDEDIR, BINDIR, MANDIR,
+#                         UDEVRULESDIR); install-module and install-user do
+#                         one half each; make uninstall takes it all back
+#   make install-dkms     the module's source and dkms.conf for DKMS, into
+#                         DESTDIR/usr/src/codeheap-<version>
 #   make demo             boot the 6.12 VM, load the module, run the CLI and
 #                         the example JIT
 #   make check            host tests, lint, the VM suite on Debian 6.1 and 6.12
 #                         (plus EXTRA_KERNELS=<dir> ...); last line
 #                         "N passed, N failed"
 #   make test-host        host tests only
+#   make test-install     make install/uninstall and DKMS, into scratch roots
 #   make test-vm          the VM suite on one kernel (KVER=6.1|6.12|<release>|<dir>)
 #   make lint             checkpatch --strict and sparse
 #   make fuzz             the pool's differential fuzzer (FUZZ_SECONDS=60)
@@ -42,6 +49,18 @@ TOOLS_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi -Itools/lib
 LIBA := build/lib/libcodeheap.a
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+# udev reads rules from /usr/lib and /etc only, whatever PREFIX is.
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+INSTALL_MOD_DIR ?= updates
+DKMSSRCDIR ?= /usr/src
+# One version for the library, the DKMS package and the Debian packages
+# (tools/testing/install checks that they agree).
+VERSION := $(shell sed -n 's/^VERSION := //p' tools/lib/Makefile)
+MAN_PAGES := $(wildcard man/man1/*.1 man/man3/*.3 man/man4/*.4)
+# What DKMS builds from: the Kbuild tree, nothing else.
+DKMS_FILES := dkms.conf Kbuild $(wildcard module/*.c module/*.h \
+	module/arch/*.c module/arch/*.h uapi/linux/*.h)
 
 all: module tools
 
@@ -72,14 +91,48 @@ build/tools/toyjit: $(TOYJIT_SRCS) tools/examples/toyjit.h \
 	@mkdir -p $(dir $@)
 	$(CC) $(TOOLS_CFLAGS) -static $(TOYJIT_SRCS) $(LIBA) -o $@
 
-install: lib tools
+install: install-module install-user
+
+# Kbuild's modules_install, unsigned (signing for Secure Boot is DKMS's or
+# the distribution's business: Documentation/install.rst); depmod only for
+# the running system, a DESTDIR image leaves it to its package.
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) CONFIG_MODULE_SIG_ALL= \
+		modules_install
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+install-user: lib tools
 	$(MAKE) -C tools/lib O=$(CURDIR)/build/lib install
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UDEVRULESDIR)
 	install -m 755 build/tools/codeheap $(DESTDIR)$(BINDIR)/
+	install -m 644 packaging/60-codeheap.rules $(DESTDIR)$(UDEVRULESDIR)/
+	for p in $(MAN_PAGES); do \
+		d=$(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p)); \
+		install -d $$d && install -m 644 $$p $$d/ || exit 1; \
+	done
+
+install-dkms:
+	install -d $(DESTDIR)$(DKMSSRCDIR)/codeheap-$(VERSION)
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DESTDIR)$(DKMSSRCDIR)/codeheap-$(VERSION)/$$f || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KVER)/$(INSTALL_MOD_DIR)/codeheap.ko*
+	@if [ -z "$(DESTDIR)" ] && [ -d /lib/modules/$(KVER) ]; then depmod -a $(KVER); fi
+	$(MAKE) -C tools/lib O=$(CURDIR)/build/lib uninstall
+	rm -f $(DESTDIR)$(BINDIR)/codeheap $(DESTDIR)$(UDEVRULESDIR)/60-codeheap.rules
+	for p in $(MAN_PAGES); do \
+		rm -f $(DESTDIR)$(MANDIR)/$$(basename $$(dirname $$p))/$$(basename $$p); \
+	done
 
 test-host:
 	tools/deps.sh host
 	$(MAKE) -C tools/testing test
+
+test-install:
+	tools/testing/install/run.sh
 
 test-vm:
 	tools/vm/run --kernel $(VM_KERNEL)
@@ -129,4 +182,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module lib tools install test-host test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-host clean
+.PHONY: all module lib tools install install-module install-user install-dkms uninstall test-host test-install test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-host clean

@@ -3,8 +3,10 @@
 #
 # Everything make check runs, in order:
 #   1. host tests (tools/testing, under ASan+UBSan),
-#   2. lint (checkpatch --strict, sparse), and the VM runner's own
-#      judging of a guest that dies (tools/vm/selftest),
+#   2. lint (checkpatch --strict, sparse, kernel-doc, man pages), the
+#      install tests (make install/uninstall into a scratch root, DKMS
+#      against the cached header trees, tools/testing/install/run.sh) and
+#      the VM runner's own judging of a guest that dies (tools/vm/selftest),
 #   3. the VM suite on each kernel given (6.1 6.12 and any EXTRA_KERNELS),
 #   4. that /boot and the host's linux-* packages are as they were,
 # then a summary per stage and, as the last line, "N passed, N failed"
@@ -18,7 +20,7 @@ cd "$ROOT"
 LOGS=$ROOT/build/check
 mkdir -p "$LOGS"
 
-"$ROOT/tools/deps.sh" build host vm lint || exit 1
+"$ROOT/tools/deps.sh" build host vm lint install || exit 1
 
 # What the host boots, before and after: no stage may install a kernel.
 boot_state() {
@@ -49,6 +51,7 @@ stage() { # NAME LOGFILE COMMAND...
 
 stage host "$LOGS/host.log" make -s -C tools/testing test
 stage lint "$LOGS/lint.log" tools/lint.sh
+stage install "$LOGS/install.log" tools/testing/install/run.sh
 stage "vm runner" "$LOGS/vm-runner.log" tools/vm/selftest 6.12
 for k in "$@"; do
 	stage "vm $k" "$LOGS/vm-$(basename "$k").log" tools/vm/run --quiet --kernel "$k"

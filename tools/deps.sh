@@ -6,7 +6,8 @@
 #   tools/deps.sh GROUP...
 #
 # Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
-# vm (QEMU runner), lint (checkpatch, sparse), bench (valgrind for
+# vm (QEMU runner), lint (checkpatch, sparse, mandoc), install (DKMS,
+# depmod and modinfo for the install tests), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
@@ -17,7 +18,8 @@ declare -A pkgs=(
 	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
-	[lint]="sparse perl"
+	[lint]="sparse perl mandoc"
+	[install]="dkms kmod xz-utils"
 	[bench]="valgrind"
 )
 
