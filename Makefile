@@ -45,7 +45,7 @@ DEBUG_KERNEL ?= ../shared/kernels/6.12-debug
 VM_KERNEL := $(if $(filter command line,$(origin KVER)),$(KVER),6.12)
 
 CFLAGS ?= -O2 -g
-TOOLS_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi -Itools/lib
+TOOLS_CFLAGS := $(CPPFLAGS) $(CFLAGS) -Wall -Wextra -Werror -D_GNU_SOURCE -Iuapi -Itools/lib
 LIBA := build/lib/libcodeheap.a
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -80,10 +80,14 @@ $(LIBA): lib
 
 tools: build/tools/codeheap build/tools/toyjit
 
-# Static, so that they run in the test VM's initramfs.
+# Static, so that they run in the test VM's initramfs, which has no
+# libraries; the Debian package links the CLI with the shared library
+# (CLI_STATIC= CLI_LIBS="-Lbuild/lib -lcodeheap").
+CLI_STATIC ?= -static
+CLI_LIBS ?= $(LIBA)
 build/tools/codeheap: tools/cli/codeheap.c $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(TOOLS_CFLAGS) -static $< $(LIBA) -o $@
+	$(CC) $(TOOLS_CFLAGS) $(LDFLAGS) $(CLI_STATIC) $< $(CLI_LIBS) -o $@
 
 TOYJIT_SRCS := tools/examples/toyjit.c tools/examples/demo.c
 build/tools/toyjit: $(TOYJIT_SRCS) tools/examples/toyjit.h \

@@ -5,7 +5,8 @@
 #   1. host tests (tools/testing, under ASan+UBSan),
 #   2. lint (checkpatch --strict, sparse, kernel-doc, man pages), the
 #      install tests (make install/uninstall into a scratch root, DKMS
-#      against the cached header trees, tools/testing/install/run.sh) and
+#      against the cached header trees, the Debian packages built, linted
+#      and unpacked, tools/testing/install/run.sh) and
 #      the VM runner's own judging of a guest that dies (tools/vm/selftest),
 #   3. the VM suite on each kernel given (6.1 6.12 and any EXTRA_KERNELS),
 #   4. that /boot and the host's linux-* packages are as they were,
@@ -20,7 +21,7 @@ cd "$ROOT"
 LOGS=$ROOT/build/check
 mkdir -p "$LOGS"
 
-"$ROOT/tools/deps.sh" build host vm lint install || exit 1
+"$ROOT/tools/deps.sh" build host vm lint install deb || exit 1
 
 # What the host boots, before and after: no stage may install a kernel.
 boot_state() {

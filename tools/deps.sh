@@ -7,7 +7,8 @@
 #
 # Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
 # vm (QEMU runner), lint (checkpatch, sparse, mandoc), install (DKMS,
-# depmod and modinfo for the install tests), bench (valgrind for
+# depmod and modinfo for the install tests), deb (building and linting
+# the Debian packages), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
@@ -20,6 +21,7 @@ declare -A pkgs=(
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
 	[lint]="sparse perl mandoc"
 	[install]="dkms kmod xz-utils"
+	[deb]="dpkg-dev debhelper dh-dkms lintian"
 	[bench]="valgrind"
 )
 

@@ -8,6 +8,8 @@
 #    nothing wrong in the comments, every function a file of module/ does
 #    not keep static has one, and every *_locked function asserts its lock
 #    (tools/lint-module.pl);
+#  - the man pages: one per library function, each clean under
+#    mandoc -T lint -W warning and groff -ww;
 #  - sparse (make C=2) of the module against the newest Debian 6.12
 #    headers (installed as the VM runner installs them), or KDIR if given.
 # Each file and the sparse build count as one check; prints
@@ -68,6 +70,37 @@ else
 	fail=$((fail + 1))
 	echo "not ok - lint/sparse: no kernel build tree at $kdir"
 fi
+
+# The manual: a page per function of the library (static inlines too),
+# the CLI's and the device's, each clean under mandoc's and groff's
+# warnings.
+fns=$(grep -E -o '^([a-z][^;(]*[^a-z_0-9])?codeheap_[a-z_0-9]+\(' "$ROOT/tools/lib/codeheap.h" |
+	sed -E 's/.*(codeheap_[a-z_0-9]+)\($/\1/' | sort -u)
+missing=
+for f in $fns; do
+	[ -f "$ROOT/man/man3/$f.3" ] || missing+=" man3/$f.3"
+done
+for f in man1/codeheap.1 man4/codeheap.4; do
+	[ -f "$ROOT/man/$f" ] || missing+=" $f"
+done
+if [ -z "$missing" ]; then
+	pass=$((pass + 1))
+	echo "ok - lint/man: a page for each of the $(wc -w <<< "$fns") functions, the CLI and the device"
+else
+	fail=$((fail + 1))
+	echo "not ok - lint/man: missing pages:$missing"
+fi
+for f in $(cd "$ROOT" && ls man/man*/* 2>/dev/null); do
+	if out=$(cd "$ROOT" && mandoc -T lint -W warning "$f" 2>&1 &&
+			groff -man -ww -z "$f" 2>&1) && [ -z "$out" ]; then
+		pass=$((pass + 1))
+		echo "ok - lint/$f"
+	else
+		fail=$((fail + 1))
+		echo "not ok - lint/$f"
+		echo "$out" | sed 's/^/# /'
+	fi
+done
 
 echo "@@counts lint $pass $fail 0"
 [ $fail = 0 ]

@@ -158,7 +158,7 @@ int codeheap_alloc(struct codeheap *h, size_t len, uint64_t tag, void **addr);
  * @addr: output: the start
  *
  * Return: as codeheap_alloc(), and -EINVAL @align not a power of two or
- * @lo >= @hi.
+ * an empty window (@lo >= @hi, a NULL @hi meaning no upper bound).
  */
 int codeheap_alloc_in(struct codeheap *h, size_t len, size_t align,
 		      const void *lo, const void *hi, uint64_t tag,
@@ -200,7 +200,8 @@ int codeheap_write(struct codeheap *h, void *dst, const void *src,
  * codeheap_write_batch() - copy several pieces of code in one call
  * @h: the handle
  * @e: @count entries, each made with codeheap_entry()
- * @count: 1 to codeheap_info()->max_batch
+ * @count: 1 to the module's max_batch in force (codeheap_info() reports
+ *         it as it was at open; root may change it)
  *
  * Every entry is checked before any byte is copied.  The cheapest way to
  * publish many functions (one system call).
@@ -371,7 +372,10 @@ int codeheap_protect(struct codeheap *h, void *addr, size_t len, int prot);
 /**
  * struct codeheap_jt - a jump table, as codeheap_jt_create() made it
  * @base: address of slot 0
- * @default_target: where unpatched slots jump (NULL: they trap)
+ * @default_target: the default given to codeheap_jt_create() (NULL: slots
+ *                  trap); the kernel makes the trap the default instead
+ *                  once that allocation's reservation ends, which this
+ *                  copy does not see
  * @id: the kernel's id of the table
  * @slot_size: bytes between slots
  * @nr_slots: number of slots
@@ -390,15 +394,19 @@ struct codeheap_jt {
  * codeheap_jt_create() - create a jump table
  * @h: the handle
  * @nr_slots: 1 to %CODEHEAP_JT_MAX_SLOTS
- * @default_target: NULL (slots trap) or any address, for example a
- *                  lazy-compile stub; if it is in an allocation of this
- *                  heap, that allocation cannot be freed while the table
- *                  lives
+ * @default_target: NULL (slots trap); an address inside a live allocation
+ *                  of this heap that is not a jump table (which then
+ *                  cannot be freed while the table lives); or an address
+ *                  in an executable mapping that is no code heap, for
+ *                  example a lazy-compile stub in the JIT's own binary
  * @jt: output
  *
- * Return: 0; -EINVAL @nr_slots 0 or a bad @default_target; -E2BIG
- * @nr_slots too large; -ENOMEM, -ENOSPC as codeheap_alloc(); -EPERM not
- * the owner.
+ * Return: 0; -EINVAL @nr_slots 0 or a @default_target that is none of
+ * these; -E2BIG @nr_slots too large; -ENOMEM, -ENOSPC as codeheap_alloc();
+ * -EBUSY no table id left; when the heap grows, the errors of mmap();
+ * -EPERM not the owner.  Table ids of destroyed tables are given out
+ * again: a &struct codeheap_jt must not be used after its table is
+ * destroyed.
  */
 int codeheap_jt_create(struct codeheap *h, unsigned int nr_slots,
 		       const void *default_target, struct codeheap_jt *jt);
@@ -412,7 +420,8 @@ int codeheap_jt_create(struct codeheap *h, unsigned int nr_slots,
  * @hi: see @lo
  * @jt: output
  *
- * Return: as codeheap_jt_create(), and -EINVAL @lo >= @hi.
+ * Return: as codeheap_jt_create(), and -EINVAL for an empty window
+ * (@lo >= @hi, a NULL @hi meaning no upper bound).
  */
 int codeheap_jt_create_in(struct codeheap *h, unsigned int nr_slots,
 			  const void *default_target, const void *lo,
@@ -441,8 +450,9 @@ static inline void *codeheap_jt_slot(const struct codeheap_jt *jt,
  * @target: the table's default, or an address inside a live allocation of
  *          this heap (usually a function's entry)
  *
- * One atomic store: a thread calling through the slot meanwhile reaches
- * the old target or the new one.
+ * The slot's jump changes with one atomic store (a far target's address
+ * is stored in its far slot first): a thread calling through the slot
+ * meanwhile reaches the old target or the new one.
  *
  * Return: 0; -ENOENT no such table or slot, or a target that is neither
  * the default nor inside a live allocation; -EPERM not the owner.
@@ -456,7 +466,8 @@ int codeheap_jt_patch(struct codeheap *h, const struct codeheap_jt *jt,
  * @jt: the table
  * @e: @count entries, each made with codeheap_jt_entry(); later entries
  *     for the same slot win
- * @count: 1 to codeheap_info()->max_batch
+ * @count: 1 to the module's max_batch in force (codeheap_info() reports
+ *         it as it was at open; root may change it)
  *
  * Every entry is checked before any slot changes.
  *
@@ -484,7 +495,8 @@ int codeheap_jt_query(struct codeheap *h, const struct codeheap_jt *jt,
  * @h: the handle
  * @jt: the table; its slots become traps and must no longer be called
  *
- * Return: 0; -ENOENT no such table; -EPERM not the owner.
+ * Return: 0; -ENOENT no such table; -EPERM not the owner; -ENOMEM no
+ * memory for the pool's bookkeeping (nothing was destroyed).
  */
 int codeheap_jt_destroy(struct codeheap *h, const struct codeheap_jt *jt);
 

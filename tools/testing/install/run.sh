@@ -14,12 +14,16 @@
 #    newest Debian 6.1 and 6.12 header trees (--kernelsourcedir, dkms's
 #    state in a scratch --dkmstree: nothing installed system-wide), and the
 #    .ko DKMS built for 6.12 booted in the VM, where "codeheap selftest"
-#    passes.
+#    passes;
+#  - the Debian packages: dpkg-buildpackage -us -uc -b in a copy of the
+#    tree, lintian (pedantic) without an error or a warning, and each
+#    package unpacked into a scratch root (dpkg-deb -x) holding exactly
+#    its expected files.
 # TAP; the last line is "@@counts install PASS FAIL 0".
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 OUT=$ROOT/build/install
-"$ROOT/tools/deps.sh" build vm install || exit 1
+"$ROOT/tools/deps.sh" build vm install deb || exit 1
 pass=0 fail=0
 
 ok() { # RC NAME [details...]
@@ -96,8 +100,9 @@ ok $? "make uninstall removes every file" "$out" "left: $left"
 
 lib=$(sed -n 's/^VERSION := //p' "$ROOT/tools/lib/Makefile")
 dkv=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$ROOT/dkms.conf")
-[ -n "$lib" ] && [ "$lib" = "$dkv" ]
-ok $? "one version: library $lib, dkms.conf $dkv"
+debv=$(sed -n '1s/^codeheap (\([^)-]*\).*/\1/p' "$ROOT/debian/changelog")
+[ -n "$lib" ] && [ "$lib" = "$dkv" ] && [ "$lib" = "$debv" ]
+ok $? "one version: library $lib, dkms.conf $dkv, debian/changelog $debv"
 
 # --------------------------------------------------------------------- dkms --
 
@@ -133,4 +138,63 @@ if [ -n "${ko612:-}" ]; then
 else
 	ok 1 "the module DKMS built loads in the 6.12 VM" "dkms built no module for 6.12"
 fi
+# ------------------------------------------------------------------- debian --
+
+debdir=$OUT/deb
+mkdir -p "$debdir/src"
+tar -C "$ROOT" --exclude=./build --exclude=./.git -cf - . | tar -C "$debdir/src" -xf -
+out=$(cd "$debdir/src" && dpkg-buildpackage -us -uc -b 2>&1)
+ok $? "dpkg-buildpackage -us -uc -b" "$(tail -n 30 <<< "$out")"
+changes=$(ls "$debdir"/codeheap_*.changes 2>/dev/null | head -n 1)
+if [ -n "$changes" ]; then
+	out=$(lintian --pedantic --info "$changes" 2>&1 | grep -v '^running with root')
+	echo "$out" | sed 's/^/# lintian: /'
+	! grep -qE '^[EW]: ' <<< "$out"
+	ok $? "lintian --pedantic: no error, no warning ($(grep -c '^[A-Z]: ' <<< "$out") tags)"
+fi
+
+arch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+darch=$(dpkg-architecture -qDEB_HOST_ARCH)
+manpages() { (cd "$ROOT" && ls man/man$1/* 2>/dev/null | sed "s|^man/\(.*\)|usr/share/man/\1.gz|"); }
+docs() { printf 'usr/share/doc/%s/changelog.gz\nusr/share/doc/%s/copyright\n' "$1" "$1"; }
+declare -A want
+want[codeheap-dkms_${lib}_all]=$( {
+	docs codeheap-dkms
+	(cd "$ROOT" && ls dkms.conf Kbuild module/*.[ch] module/arch/*.[ch] uapi/linux/*.h) |
+		sed "s|^|usr/src/codeheap-$lib/|"
+} | sort)
+want[libcodeheap0_${lib}_$darch]=$( {
+	docs libcodeheap0
+	printf 'usr/lib/%s/libcodeheap.so.0\nusr/lib/%s/libcodeheap.so.%s\n' "$arch" "$arch" "$lib"
+} | sort)
+want[libcodeheap-dev_${lib}_$darch]=$( {
+	docs libcodeheap-dev
+	manpages 3
+	printf '%s\n' usr/include/codeheap.h usr/include/codeheap/linux/codeheap.h \
+		"usr/lib/$arch/libcodeheap.a" "usr/lib/$arch/libcodeheap.so" \
+		"usr/lib/$arch/pkgconfig/codeheap.pc"
+} | sort)
+want[codeheap-tools_${lib}_$darch]=$( {
+	docs codeheap-tools
+	manpages 1
+	manpages 4
+	printf '%s\n' usr/bin/codeheap usr/lib/udev/rules.d/60-codeheap.rules
+} | sort)
+for p in "${!want[@]}"; do
+	deb=$debdir/$p.deb
+	root=$debdir/root/${p%%_*}
+	rm -rf "$root"
+	mkdir -p "$root"
+	got=$( [ -f "$deb" ] && dpkg-deb -x "$deb" "$root" &&
+	       cd "$root" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
+	[ "$got" = "${want[$p]}" ]
+	ok $? "$p.deb unpacked holds exactly its $(wc -l <<< "${want[$p]}") files" \
+		"$(diff <(echo "${want[$p]}") <(echo "$got") | grep '^[<>]')"
+done
+out=$(dpkg-deb -f "$debdir/libcodeheap-dev_${lib}_$darch.deb" Depends 2>&1)
+[ "$out" = "libcodeheap0 (= $lib)" ]
+ok $? "libcodeheap-dev depends on libcodeheap0 (= $lib)" "Depends: $out"
+out=$(dpkg-deb -f "$debdir/codeheap-dkms_${lib}_all.deb" Depends 2>&1)
+grep -q '^dkms' <<< "$out"
+ok $? "codeheap-dkms depends on dkms" "Depends: $out"
 finish
