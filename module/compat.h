@@ -2,8 +2,8 @@
 /*
  * Kernel-version differences, and nothing else.
  *
- * codeheap builds against Debian's 6.1 (bookworm) and 6.12
- * (bookworm-security) kernels and the newest kernel Debian ships next.  Every
+ * codeheap builds against every kernel Debian ships: 6.1 (bookworm), 6.12
+ * (bookworm-security and trixie) and the 7.x of trixie-backports and sid.  Every
  * difference between them lives in this file as a shim named after the newer
  * interface, each commented with the kernel version that changed it, so that
  * the rest of the module is written against one API.  When support for the
@@ -13,6 +13,7 @@
 #define _CODEHEAP_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/uio.h>
 
 /*
  * Features are probed in Kbuild (as openzfs's configure does) rather than
@@ -32,6 +33,21 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
+}
+#endif
+
+/*
+ * 6.6 added copy_folio_from_iter_atomic(), a wrapper of
+ * copy_page_from_iter_atomic() ("iov_iter: Add
+ * copy_folio_from_iter_atomic()", the iomap large-folio series); 7.x
+ * removed the page variant.
+ */
+#ifndef CODEHEAP_HAVE_COPY_FOLIO_FROM_ITER_ATOMIC
+static inline size_t copy_folio_from_iter_atomic(struct folio *folio,
+						 size_t offset, size_t bytes,
+						 struct iov_iter *i)
+{
+	return copy_page_from_iter_atomic(&folio->page, offset, bytes, i);
 }
 #endif
 

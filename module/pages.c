@@ -127,29 +127,22 @@ int codeheap_commit_locked(struct codeheap_heap *heap,
 	if (ret)
 		return ret;
 
+	/* Each new page goes in at once, in index order: see erase_pages. */
 	for (i = 0; i < nr; i++) {
 		void *kaddr;
 
 		if (xa_load(&heap->pages, first + i))
 			continue;
 		page = alloc_page(CODEHEAP_GFP);
-		if (!page) {
-			ret = -ENOMEM;
-			goto free_pages;
-		}
-		page->index = first + i;
+		if (!page)
+			goto erase_pages;
 		kaddr = kmap_local_page(page);
 		codeheap_trap_fill(kaddr, PAGE_SIZE);
 		flush_icache_range((unsigned long)kaddr,
 				   (unsigned long)kaddr + PAGE_SIZE);
 		kunmap_local(kaddr);
 		list_add_tail(&page->lru, &pages);
-	}
-
-	list_for_each_entry(page, &pages, lru) {
-		ret = xa_insert(&heap->pages, page->index, page,
-				CODEHEAP_GFP);
-		if (ret)
+		if (xa_insert(&heap->pages, first + i, page, CODEHEAP_GFP))
 			goto erase_pages;
 	}
 	list_for_each_entry_safe(page, tmp, &pages, lru)
@@ -161,18 +154,27 @@ int codeheap_commit_locked(struct codeheap_heap *heap,
 	return 0;
 
 erase_pages:
-	/* The fault handler may have mapped what we inserted: revoke it. */
-	list_for_each_entry_continue_reverse(page, &pages, lru)
-		xa_erase(&heap->pages, page->index);
+	/*
+	 * The pages on @pages went in at increasing indexes below @i (the
+	 * last one, whose insert may have failed, perhaps not): find each
+	 * by walking the range again.  The fault handler may have mapped
+	 * them meanwhile: revoke that.
+	 */
+	nr = i;
+	i = 0;
+	list_for_each_entry(page, &pages, lru) {
+		while (i < nr && xa_load(&heap->pages, first + i) != page)
+			i++;
+		if (i < nr)
+			xa_erase(&heap->pages, first + i++);
+	}
 	codeheap_revoke_pages(heap, first, nr, &pages);
-	ret = -ENOMEM;
-free_pages:
 	list_for_each_entry_safe(page, tmp, &pages, lru) {
 		list_del(&page->lru);
 		put_page(page);
 	}
 	codeheap_uncharge_locked(heap, missing << PAGE_SHIFT);
-	return ret;
+	return -ENOMEM;
 }
 
 /**

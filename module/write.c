@@ -315,8 +315,8 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 			pagefault_enable();
 			src += chunk;
 		} else {
-			copied = copy_page_from_iter_atomic(page, off, chunk,
-							    iter);
+			copied = copy_folio_from_iter_atomic(page_folio(page),
+							     off, chunk, iter);
 		}
 		flush_icache_range((unsigned long)kaddr + off,
 				   (unsigned long)kaddr + off + copied);
