@@ -14,12 +14,14 @@
 #                         DESTDIR/usr/src/codeheap-<version>
 #   make demo             boot the 6.12 VM, load the module, run the CLI and
 #                         the example JIT
-#   make check            host tests, lint, the VM suite on Debian 6.1 and 6.12
-#                         (plus EXTRA_KERNELS=<dir> ...); last line
+#   make check            host tests, lint, install tests, the VM suite on every
+#                         kernel Debian ships (KERNELS; plus EXTRA_KERNELS=<dir>
+#                         ...); last line
 #                         "N passed, N failed"
 #   make test-host        host tests only
 #   make test-install     make install/uninstall and DKMS, into scratch roots
-#   make test-vm          the VM suite on one kernel (KVER=6.1|6.12|<release>|<dir>)
+#   make test-vm          the VM suite on one kernel (KVER=6.1|6.12|trixie|
+#                         trixie-backports|sid|<release>|<dir>)
 #   make lint             checkpatch --strict and sparse
 #   make fuzz             the pool's differential fuzzer (FUZZ_SECONDS=60)
 #   make fuzz-vm          the model-checked ioctl fuzzer in the 6.12 VM
@@ -27,13 +29,15 @@
 #   make fault-vm         the fault-injection sweep of every command on the
 #                         debug kernel (DEBUG_KERNEL=../shared/kernels/6.12-debug)
 #   make bench-host       the pool's host micro-benchmark
-#   make bench            codeheap vs mprotect/memfd/RWX in the VM (KERNELS),
+#   make bench            codeheap vs mprotect/memfd/RWX in the VM (BENCH_KERNELS),
 #                         tables in build/bench/
 #   make clean            remove everything the build made in this tree
 
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
-KERNELS ?= 6.1 6.12
+# Every kernel Debian ships, the newest of each series at run time (SPEC 9).
+KERNELS ?= 6.1 6.12 trixie trixie-backports sid
+BENCH_KERNELS ?= 6.1 6.12
 EXTRA_KERNELS ?=
 FUZZ_SECONDS ?= 60
 SEED ?= 1
@@ -172,7 +176,7 @@ fuzz-vm:
 		--cmd "heapfuzz --seed $(SEED) --ops $(OPS) --seconds $(FUZZ_VM_SECONDS)"
 
 bench:
-	tools/bench/run $(KERNELS)
+	tools/bench/run $(BENCH_KERNELS)
 
 bench-host:
 	tools/deps.sh bench

@@ -8,7 +8,8 @@
 #      against the cached header trees, the Debian packages built, linted
 #      and unpacked, tools/testing/install/run.sh) and
 #      the VM runner's own judging of a guest that dies (tools/vm/selftest),
-#   3. the VM suite on each kernel given (6.1 6.12 and any EXTRA_KERNELS),
+#   3. the VM suite on each kernel given (make check: every Debian kernel
+#      series, and any EXTRA_KERNELS),
 #   4. that /boot and the host's linux-* packages are as they were,
 # then a summary per stage and, as the last line, "N passed, N failed"
 # (", N skipped" when any were), counted from the TAP of every stage.  A
@@ -21,7 +22,7 @@ cd "$ROOT"
 LOGS=$ROOT/build/check
 mkdir -p "$LOGS"
 
-"$ROOT/tools/deps.sh" build host vm lint install deb || exit 1
+"$ROOT/tools/deps.sh" build host vm lint install deb chroot || exit 1
 
 # What the host boots, before and after: no stage may install a kernel.
 boot_state() {

@@ -8,7 +8,8 @@
 # Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
 # vm (QEMU runner), lint (checkpatch, sparse, mandoc), install (DKMS,
 # depmod and modinfo for the install tests), deb (building and linting
-# the Debian packages), bench (valgrind for
+# the Debian packages), chroot (the build chroots of trixie's and sid's
+# kernels), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
@@ -22,6 +23,7 @@ declare -A pkgs=(
 	[lint]="sparse perl mandoc"
 	[install]="dkms kmod xz-utils"
 	[deb]="dpkg-dev debhelper dh-dkms lintian"
+	[chroot]="debootstrap zstd"
 	[bench]="valgrind"
 )
 
