@@ -75,20 +75,25 @@ enum codeheap_open_flags {
  * Opens /dev/codeheap (close-on-exec) and reads its VERSION once, so that
  * codeheap_info() never fails.
  *
- * Return: 0; -EINVAL unknown @flags; -ENOENT the device does not exist
- * (the module is not loaded); -EACCES or -EPERM the device cannot be
- * opened by this user; -ENOMEM; or the errno of the VERSION command or of
- * opening the perf map.
+ * On failure *@hp is NULL, except for -EINVAL, which leaves it alone.
+ *
+ * Return: 0; -EINVAL unknown @flags or a NULL @hp; -ENOENT the device
+ * does not exist (the module is not loaded); -EACCES or -EPERM the device
+ * cannot be opened by this user; -ENOMEM; or the errno of the VERSION
+ * command or of opening the perf map.
  */
 int codeheap_open(struct codeheap **hp, unsigned int flags);
 
 /**
- * codeheap_close() - close a heap and free everything in it
+ * codeheap_close() - close a heap's handle
  * @h: the handle, or NULL (nothing happens)
  *
- * The kernel frees the heap's code, jump tables and reservations once no
- * other reference to the file remains (for example a fork child's).
- * Code of the heap must not run after this.
+ * Closes the heap's file (and the perf map) and frees @h.  The kernel
+ * frees the heap's code, jump tables and reservations once no reference
+ * to the file remains: another descriptor (a fork child's, a dup()) or a
+ * mapped reservation, so code stays mapped and runnable until its
+ * reservations are unmapped (munmap() of a whole reservation, exec or
+ * exit).
  */
 void codeheap_close(struct codeheap *h);
 
@@ -96,8 +101,9 @@ void codeheap_close(struct codeheap *h);
  * codeheap_fd() - the file descriptor of a heap
  * @h: the handle
  *
- * For poll loops, debugging, or raw ioctl() calls of commands newer than
- * the library.  Do not close it; codeheap_close() does.
+ * For debugging, passing the heap to another process, or raw ioctl()
+ * calls of commands newer than the library (the device has no poll).
+ * Do not close it; codeheap_close() does.
  *
  * Return: the descriptor.
  */
