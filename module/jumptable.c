@@ -527,8 +527,9 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 	for (i = 0; i < count; i++) {
 		u32 n = entries[i].slot;
 		u64 target = entries[i].target;
-		unsigned long near = near_base +
-				     (unsigned long)n * CODEHEAP_JT_NEAR_SLOT_SIZE;
+		/* Only x86-64 stores the usual slot inline. */
+		unsigned long __maybe_unused near = near_base +
+				(unsigned long)n * CODEHEAP_JT_NEAR_SLOT_SIZE;
 		u64 __maybe_unused insn;
 
 		codeheap_jt_link(&slots[n], blocks[i]);

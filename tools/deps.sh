@@ -6,7 +6,7 @@
 #   tools/deps.sh GROUP...
 #
 # Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
-# vm (QEMU runner), lint (checkpatch, sparse, mandoc), install (DKMS,
+# vm (QEMU runner), lint (checkpatch, sparse, mandoc, the arm64 cross compiler), install (DKMS,
 # depmod and modinfo for the install tests), deb (building and linting
 # the Debian packages), chroot (the build chroots of trixie's and sid's
 # kernels), bench (valgrind for
@@ -20,7 +20,7 @@ declare -A pkgs=(
 	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
-	[lint]="sparse perl mandoc"
+	[lint]="sparse perl mandoc gcc-aarch64-linux-gnu"
 	[install]="dkms kmod xz-utils"
 	[deb]="dpkg-dev debhelper dh-dkms lintian"
 	[chroot]="debootstrap zstd"

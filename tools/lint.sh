@@ -10,15 +10,17 @@
 #    (tools/lint-module.pl);
 #  - the man pages: one per library function, each clean under
 #    mandoc -T lint -W warning and groff -ww;
+#  - the module cross-built for Debian's arm64 6.1, 6.12 and 7.x kernels
+#    (tools/vm/run --arch arm64 --build-only), no warning;
 #  - sparse (make C=2) of the module against the newest Debian 6.12
 #    headers (installed as the VM runner installs them), or KDIR if given.
 # Each file and the sparse build count as one check; prints
-# "@@counts lint PASS FAIL 0" last and fails if any check failed.
+# "@@counts lint PASS FAIL SKIP" last and fails if any check failed.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/tools/deps.sh" build lint || exit 1
 ksrc=$("$ROOT/tools/ksrc.sh") || exit 1
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 
 for f in $(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h 2>/dev/null); do
 	if out=$(cd "$ROOT" && perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict \
@@ -71,6 +73,26 @@ else
 	echo "not ok - lint/sparse: no kernel build tree at $kdir"
 fi
 
+# arm64: the module cross-built for Debian's arm64 kernels (the VM runs
+# x86-64 only so far), no warning allowed.
+for k in 6.1 6.12 trixie-backports sid; do
+	out=$("$ROOT/tools/vm/run" --quiet --arch arm64 --kernel "$k" --build-only 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && grep -q '^ok - ' <<< "$out"; then
+		if grep -q '# SKIP' <<< "$out"; then
+			skipped=$((skipped + 1))
+			echo "ok - lint/arm64/$k # SKIP $(sed -n 's/.*# SKIP //p' <<< "$out" | head -n 1)"
+		else
+			pass=$((pass + 1))
+			echo "ok - lint/arm64/$k: $(sed -n 's|^ok - vm/\(.*\)/build$|\1|p' <<< "$out")"
+		fi
+	else
+		fail=$((fail + 1))
+		echo "not ok - lint/arm64/$k"
+		echo "$out" | grep -v '^@@counts' | sed 's/^/# /'
+	fi
+done
+
 # The manual: a page per function of the library (static inlines too),
 # the CLI's and the device's, each clean under mandoc's and groff's
 # warnings.
@@ -102,5 +124,5 @@ for f in $(cd "$ROOT" && ls man/man*/* 2>/dev/null); do
 	fi
 done
 
-echo "@@counts lint $pass $fail 0"
+echo "@@counts lint $pass $fail $skipped"
 [ $fail = 0 ]
