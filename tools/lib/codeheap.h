@@ -228,7 +228,8 @@ int codeheap_write_batch(struct codeheap *h,
  * @addr: output: where the code is
  *
  * Return: 0, or the errno of codeheap_alloc() or codeheap_write(); on
- * failure nothing stays allocated.
+ * failure the allocation is freed again (unless that FREE itself fails
+ * for want of memory, when it stays, trap-filled).
  */
 int codeheap_alloc_write(struct codeheap *h, const void *code, size_t len,
 			 uint64_t tag, void **addr);
@@ -260,9 +261,11 @@ typedef ssize_t (*codeheap_gen_fn)(void *buf, size_t cap, void *addr,
  * jump slots).  Bytes of the allocation past what @gen produced stay
  * traps.  @gen runs with no lock held and may call the library.
  *
- * Return: the number of bytes written (> 0), or -errno of codeheap_alloc(),
- * of @gen (-EINVAL if @gen returned 0 or more than @cap) or of
- * codeheap_write(); on failure nothing stays allocated.
+ * Return: the number of bytes written (> 0); -EINVAL a NULL @gen or @buf
+ * (nothing allocated), or @gen returned 0 or more than @cap; what @gen
+ * returned if negative; or -errno of codeheap_alloc() or of
+ * codeheap_write().  On failure the allocation is freed again, as in
+ * codeheap_alloc_write().
  */
 ssize_t codeheap_emit(struct codeheap *h, void *buf, size_t cap,
 		      uint64_t tag, codeheap_gen_fn gen, void *arg,
@@ -273,7 +276,8 @@ ssize_t codeheap_emit(struct codeheap *h, void *buf, size_t cap,
  * @h: the handle
  * @addr: its start
  *
- * No more WRITE, FREE, PROTECT or DECOMMIT of it, ever (-EPERM).
+ * No more WRITE, FREE, PROTECT or DECOMMIT of it (-EPERM); it ends only
+ * with its reservation (munmap() of all of it, exec or exit).
  *
  * Return: 0; -ENOENT no allocation starts at @addr; -EPERM not the owner.
  */
