@@ -8,7 +8,9 @@
 #      against the cached header trees, the Debian packages built, linted
 #      and unpacked, tools/testing/install/run.sh) and
 #      the VM runner's own judging of a guest that dies (tools/vm/selftest),
-#   3. the VM suite on each kernel given (make check: every Debian kernel
+#   3. arm64: the module booted in qemu-system-aarch64 on each Debian
+#      arm64 kernel, the CLI's selftest run there (tools/vm/arm64-check),
+#      then the VM suite on each kernel given (make check: every Debian kernel
 #      series, and any EXTRA_KERNELS),
 #   4. that /boot and the host's linux-* packages are as they were,
 # then a summary per stage and, as the last line, "N passed, N failed"
@@ -22,7 +24,7 @@ cd "$ROOT"
 LOGS=$ROOT/build/check
 mkdir -p "$LOGS"
 
-"$ROOT/tools/deps.sh" build host vm lint install deb chroot || exit 1
+"$ROOT/tools/deps.sh" build host vm lint install deb chroot arm64 || exit 1
 
 # What the host boots, before and after: no stage may install a kernel.
 boot_state() {
@@ -55,6 +57,7 @@ stage host "$LOGS/host.log" make -s -C tools/testing test
 stage lint "$LOGS/lint.log" tools/lint.sh
 stage install "$LOGS/install.log" tools/testing/install/run.sh
 stage "vm runner" "$LOGS/vm-runner.log" tools/vm/selftest 6.12
+stage "vm arm64" "$LOGS/vm-arm64.log" tools/vm/arm64-check
 for k in "$@"; do
 	stage "vm $k" "$LOGS/vm-$(basename "$k").log" tools/vm/run --quiet --kernel "$k"
 done

@@ -9,21 +9,28 @@
 # vm (QEMU runner), lint (checkpatch, sparse, mandoc, the arm64 cross compiler), install (DKMS,
 # depmod and modinfo for the install tests), deb (building and linting
 # the Debian packages), chroot (the build chroots of trixie's and sid's
-# kernels), bench (valgrind for
+# kernels), arm64 (cross compiler and QEMU for the arm64 VM), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
 set -euo pipefail
 
+# gcc-multilib is not in the host group: it conflicts with every cross
+# compiler (gcc-aarch64-linux-gnu, for the arm64 module).  What it adds to
+# gcc-12-multilib is the /usr/include/asm link; 32-bit builds pass
+# -idirafter /usr/include/x86_64-linux-gnu instead (tools/testing/Makefile,
+# tools/vm/run).
+
 declare -A pkgs=(
 	[build]="gcc make libc6-dev dwarves"
-	[host]="gcc make libc6-dev gcc-multilib binutils binutils-aarch64-linux-gnu pkgconf"
+	[host]="gcc make libc6-dev gcc-12-multilib libc6-dev-i386 binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
 	[lint]="sparse perl mandoc gcc-aarch64-linux-gnu"
 	[install]="dkms kmod xz-utils"
 	[deb]="dpkg-dev debhelper dh-dkms lintian"
 	[chroot]="debootstrap zstd"
+	[arm64]="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 	[bench]="valgrind"
 )
 

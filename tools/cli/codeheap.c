@@ -250,10 +250,23 @@ static void say_call(int sig, int v)
 		SAY("returned 0x%x", v);
 }
 
+/* "return MAGIC" in the machine code of this build's architecture. */
+#if defined(__x86_64__) || defined(__i386__)
+#define SELFTEST_ARCH CODEHEAP_ARCH_X86_64
+#define SELFTEST_ASM "mov eax, 0x1234; ret"
+static const unsigned char code[] = { 0xb8, 0x34, 0x12, 0, 0, 0xc3 };
+#elif defined(__aarch64__)
+#define SELFTEST_ARCH CODEHEAP_ARCH_ARM64
+#define SELFTEST_ASM "mov w0, #0x1234; ret"
+static const unsigned char code[] = {
+	0x80, 0x46, 0x82, 0x52,		/* movz w0, #0x1234 */
+	0xc0, 0x03, 0x5f, 0xd6,		/* ret */
+};
+#endif
+
+#ifdef SELFTEST_ARCH
 static void selftest_heap(struct codeheap *h)
 {
-	/* mov eax, MAGIC; ret */
-	static const unsigned char code[] = { 0xb8, 0x34, 0x12, 0, 0, 0xc3 };
 	struct codeheap_jt jt = { .nr_slots = 0 };
 	struct codeheap_lookup l;
 	struct codeheap_stats st;
@@ -261,7 +274,7 @@ static void selftest_heap(struct codeheap *h)
 	int ret, sig, v;
 
 	ret = codeheap_alloc_write(h, code, sizeof(code), 42, &fn);
-	SAY("%s", ret ? strerror(-ret) : "mov eax, 0x1234; ret");
+	SAY("%s", ret ? strerror(-ret) : SELFTEST_ASM);
 	step("allocate and write", !ret);
 	if (ret)
 		return;
@@ -309,6 +322,7 @@ free_fn:
 	SAY("%u allocations, %u jump tables", st.allocations, st.jump_tables);
 	step("heap is empty", !ret && !st.allocations && !st.jump_tables);
 }
+#endif
 
 static int cmd_selftest(void)
 {
@@ -322,8 +336,8 @@ static int cmd_selftest(void)
 	v = codeheap_info(h);
 	printf("codeheap selftest: API %u on %s\n", v->api_version,
 	       arch_name(v->arch));
-#if defined(__x86_64__) || defined(__i386__)
-	if (v->arch == CODEHEAP_ARCH_X86_64) {
+#ifdef SELFTEST_ARCH
+	if (v->arch == SELFTEST_ARCH) {
 		selftest_heap(h);
 	} else {
 		SAY("no test code for %s", arch_name(v->arch));
