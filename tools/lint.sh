@@ -22,28 +22,28 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ksrc=$("$ROOT/tools/ksrc.sh") || exit 1
 pass=0 fail=0 skipped=0
 
-for f in $(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h 2>/dev/null); do
-	if out=$(cd "$ROOT" && perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict \
-			--quiet --show-types -f "$f" 2>&1) && [ -z "$out" ]; then
+# One row: ok when RC is 0 and OUT empty, else not ok with OUT as comments.
+row() { # NAME RC OUT
+	if [ "$2" = 0 ] && [ -z "$3" ]; then
 		pass=$((pass + 1))
-		echo "ok - lint/checkpatch/$f"
+		echo "ok - lint/$1"
 	else
 		fail=$((fail + 1))
-		echo "not ok - lint/checkpatch/$f"
-		echo "$out" | sed 's/^/# /'
+		echo "not ok - lint/$1"
+		[ -z "$3" ] || echo "$3" | sed 's/^/# /'
 	fi
+}
+
+for f in $(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h 2>/dev/null); do
+	out=$(cd "$ROOT" && perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict \
+		--quiet --show-types -f "$f" 2>&1)
+	row "checkpatch/$f" $? "$out"
 done
 
 files=$(cd "$ROOT" && ls module/*.[ch] module/*/*.[ch] uapi/linux/*.h)
-if out=$(cd "$ROOT" && perl "$ksrc/scripts/kernel-doc" -none -Wall $files 2>&1 &&
-		perl tools/lint-module.pl $files 2>&1) && [ -z "$out" ]; then
-	pass=$((pass + 1))
-	echo "ok - lint/kernel-doc+locks"
-else
-	fail=$((fail + 1))
-	echo "not ok - lint/kernel-doc+locks"
-	echo "$out" | sed 's/^/# /'
-fi
+out=$(cd "$ROOT" && perl "$ksrc/scripts/kernel-doc" -none -Wall $files 2>&1 &&
+	perl tools/lint-module.pl $files 2>&1)
+row kernel-doc+locks $? "$out"
 
 kdir=${KDIR:-}
 if [ -z "$kdir" ]; then
@@ -113,15 +113,9 @@ else
 	echo "not ok - lint/man: missing pages:$missing"
 fi
 for f in $(cd "$ROOT" && ls man/man*/* 2>/dev/null); do
-	if out=$(cd "$ROOT" && mandoc -T lint -W warning "$f" 2>&1 &&
-			groff -man -ww -z "$f" 2>&1) && [ -z "$out" ]; then
-		pass=$((pass + 1))
-		echo "ok - lint/$f"
-	else
-		fail=$((fail + 1))
-		echo "not ok - lint/$f"
-		echo "$out" | sed 's/^/# /'
-	fi
+	out=$(cd "$ROOT" && mandoc -T lint -W warning "$f" 2>&1 &&
+		groff -man -ww -z "$f" 2>&1)
+	row "$f" $? "$out"
 done
 
 echo "@@counts lint $pass $fail $skipped"

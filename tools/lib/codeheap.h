@@ -228,8 +228,9 @@ int codeheap_write_batch(struct codeheap *h,
  * @addr: output: where the code is
  *
  * Return: 0, or the errno of codeheap_alloc() or codeheap_write(); on
- * failure the allocation is freed again (unless that FREE itself fails
- * for want of memory, when it stays, trap-filled).
+ * failure the allocation is freed again (unless that FREE itself fails,
+ * for want of memory or because another thread sealed the allocation
+ * meanwhile: it then stays, trap-filled).
  */
 int codeheap_alloc_write(struct codeheap *h, const void *code, size_t len,
 			 uint64_t tag, void **addr);

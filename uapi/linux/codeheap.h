@@ -444,10 +444,13 @@ struct codeheap_write_entry {
  *
  * Copies code into allocations through the kernel's mapping of the pages:
  * no writable user mapping of code exists at any time.  Every entry is
- * validated before any byte is copied.  If reading a source faults, the
- * entries before it stay written, the faulting entry's destination is
- * refilled with traps (never half-written) and the call fails with
- * ``EFAULT``.  Instruction caches are coherent when the call returns.
+ * validated before any byte is copied.  If reading a source faults during
+ * the copy, the entries before it stay written, the faulting entry's
+ * destination is refilled with traps (never half-written) and the call
+ * goes on from that entry, checking again, at most 8 times: it may then
+ * succeed, or fail with ``EFAULT``, ``ENOENT`` or ``EPERM``
+ * (Documentation/codeheap.rst, "WRITE and faults").  Instruction caches
+ * are coherent when the call returns.
  *
  * Errors: ``EPERM`` not the owner, or a destination is in a sealed
  * allocation; ``EINVAL`` @count 0, unknown flag, non-zero @__reserved, an
