@@ -400,7 +400,8 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		return -E2BIG;
 	if (arg->default_target &&
-	    !codeheap_default_ok(heap, arg->default_target))
+	    (arg->default_target % CODEHEAP_ARCH_TARGET_ALIGN ||
+	     !codeheap_default_ok(heap, arg->default_target)))
 		return -EINVAL;
 	if (ia32) {
 		if (arg->lo >= limit)
@@ -431,7 +432,12 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	return 0;
 }
 
-/* The block a slot may target with @target, or an error pointer. */
+/*
+ * The block a slot may target with @target, or an error pointer: -EINVAL
+ * for a target no branch of the architecture can reach (arm64: not 4-byte
+ * aligned), found here, before any slot changes; -ENOENT for one in no
+ * live allocation.
+ */
 static struct codeheap_block *
 codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
 			  u64 target)
@@ -441,6 +447,8 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
 	lockdep_assert_held(&heap->lock);
 	if (target == jt->default_target)
 		return NULL;
+	if (target % CODEHEAP_ARCH_TARGET_ALIGN)
+		return ERR_PTR(-EINVAL);
 	block = target <= ULONG_MAX ?
 		codeheap_block_containing(heap, target) : NULL;
 	/* A 32-bit table reaches below 4 GiB only (see JT_CREATE). */
@@ -459,7 +467,8 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
  *
  * Validates every entry, then applies them in order.
  *
- * Return: 0, -EINVAL (non-zero reserved field) or -ENOENT.
+ * Return: 0, -EINVAL (non-zero reserved field, or a target no branch can
+ * reach) or -ENOENT.
  */
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
@@ -505,7 +514,7 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 		} else {
 			last = codeheap_jt_target_locked(heap, jt, target);
 			if (IS_ERR(last)) {
-				ret = -ENOENT;
+				ret = PTR_ERR(last);
 				goto out_unlock;
 			}
 			lstart = last->start;
@@ -583,7 +592,7 @@ int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
 		if (e->target != jt->default_target)
 			block = codeheap_jt_target_locked(heap, jt, e->target);
 		if (IS_ERR(block))
-			ret = -ENOENT;
+			ret = PTR_ERR(block);
 		else
 			codeheap_jt_set_locked(heap, jt, e->slot, e->target,
 					       block);

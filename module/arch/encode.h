@@ -34,6 +34,8 @@
 
 /* x86-64: code alignment as V8 (kCodeAlignment), slot sizes. */
 #define CODEHEAP_X86_64_CODE_ALIGN		64U
+/* A jump reaches any byte. */
+#define CODEHEAP_X86_64_TARGET_ALIGN		1U
 #define CODEHEAP_X86_64_NEAR_SLOT_SIZE		8U
 #define CODEHEAP_X86_64_FAR_SLOT_SIZE		16U
 /* int3, the trap filling every unused byte. */
@@ -45,6 +47,8 @@
 
 /* arm64: code alignment as V8 (kCodeAlignment), slot sizes. */
 #define CODEHEAP_ARM64_CODE_ALIGN		32U
+/* A branch target is an instruction: 4-byte aligned. */
+#define CODEHEAP_ARM64_TARGET_ALIGN		4U
 #define CODEHEAP_ARM64_NEAR_SLOT_SIZE		4U
 #define CODEHEAP_ARM64_FAR_SLOT_SIZE		16U
 /* brk #0, the trap filling every unused word. */
@@ -180,6 +184,7 @@ int codeheap_arm64_trap_fill(void *buf, size_t len);
  */
 #if defined(CONFIG_X86_64)
 #define CODEHEAP_ARCH_CODE_ALIGN	CODEHEAP_X86_64_CODE_ALIGN
+#define CODEHEAP_ARCH_TARGET_ALIGN	CODEHEAP_X86_64_TARGET_ALIGN
 #define CODEHEAP_ARCH_NEAR_SLOT_SIZE	CODEHEAP_X86_64_NEAR_SLOT_SIZE
 #define CODEHEAP_ARCH_FAR_SLOT_SIZE	CODEHEAP_X86_64_FAR_SLOT_SIZE
 #define codeheap_arch_route		codeheap_x86_64_route
@@ -192,6 +197,7 @@ int codeheap_arm64_trap_fill(void *buf, size_t len);
 #define codeheap_arch_trap_fill		codeheap_x86_64_trap_fill
 #elif defined(CONFIG_ARM64)
 #define CODEHEAP_ARCH_CODE_ALIGN	CODEHEAP_ARM64_CODE_ALIGN
+#define CODEHEAP_ARCH_TARGET_ALIGN	CODEHEAP_ARM64_TARGET_ALIGN
 #define CODEHEAP_ARCH_NEAR_SLOT_SIZE	CODEHEAP_ARM64_NEAR_SLOT_SIZE
 #define CODEHEAP_ARCH_FAR_SLOT_SIZE	CODEHEAP_ARM64_FAR_SLOT_SIZE
 #define codeheap_arch_route		codeheap_arm64_route

@@ -412,6 +412,55 @@ TEST_F(jt, patch_errors_change_nothing)
 #undef PATCH
 }
 
+/*
+ * A target no branch can reach is refused before anything changes: on
+ * arm64 (4-byte instructions) one that is not 4-byte aligned, for a near
+ * or a far route, in a batch whose other entries are fine, and as a
+ * default.  x86-64 jumps reach any byte.  (The module once recorded the
+ * target, then found it could not route it and warned.)
+ */
+TEST_F(jt, target_alignment)
+{
+	struct codeheap_version v = { .size = sizeof(v) };
+	struct codeheap_jt_patch_entry e[2];
+	struct codeheap_jt_patch p = { .size = sizeof(p), .id = self->c.id,
+				       .count = 2, .entries = U64(e) };
+	struct codeheap_jt_create c;
+	uint64_t t, g, far_space;
+	int ret;
+
+	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_VERSION, &v));
+	if (v.arch != CODEHEAP_ARCH_ARM64) {
+		EXPECT_EQ(0, jt_patch1(self->fd, self->c.id, 0, self->f1 + 1));
+		ASSERT_EQ(0, jt_query(self->fd, self->c.id, 0, &t));
+		EXPECT_EQ(self->f1 + 1, t);
+		return;
+	}
+	EXPECT_EQ(-EINVAL, jt_patch1(self->fd, self->c.id, 0, self->f1 + 2));
+	e[0] = (struct codeheap_jt_patch_entry){ 1, 0, self->f1 };
+	e[1] = (struct codeheap_jt_patch_entry){ 2, 0, self->f2 + 1 };
+	EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, CODEHEAP_IOC_JT_PATCH, &p));
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 0, &t));
+	EXPECT_EQ(0, t);
+	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 1, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(-EINVAL, jt_create(self->fd, 2, self->f1 + 2, 0, 0, &c));
+
+	/* A table out of near reach of its target: the far route. */
+	ret = far_table(self->fd, 2, &far_space, &c);
+	if (ret == -ENOSPC)
+		SKIP(return, "no room for a table far from the code");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
+				 far_space + (1 << 20), 0, &g));
+	EXPECT_EQ(-EINVAL, jt_patch1(self->fd, c.id, 0, g + 2));
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 0, &t));
+	EXPECT_EQ(0, t);
+	EXPECT_EQ(0, jt_patch1(self->fd, c.id, 0, g));
+	ASSERT_EQ(0, jt_query(self->fd, c.id, 0, &t));
+	EXPECT_EQ(g, t);
+}
+
 TEST_F(jt, query_and_destroy_errors)
 {
 	struct codeheap_jt_query q = { .size = sizeof(q), .id = self->c.id };

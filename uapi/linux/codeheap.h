@@ -564,7 +564,7 @@ struct codeheap_stats {
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, non-zero
  * @__reserved, @nr_slots 0, an empty window (as for ALLOC),
  * @default_target beyond the user address space (4 GiB for a 32-bit
- * table), inside a jump table, inside a reservation of the heap but
+ * table), not 4-byte aligned on arm64, inside a jump table, inside a reservation of the heap but
  * outside any live allocation, in another heap's code, or outside every
  * executable mapping; ``E2BIG`` @nr_slots above
  * %CODEHEAP_JT_MAX_SLOTS; ``ENOMEM`` as for ALLOC; ``ENOSPC`` as for ALLOC,
@@ -615,6 +615,8 @@ struct codeheap_jt_patch_entry {
  *
  * Errors: ``EPERM`` not the owner; ``EINVAL`` unknown flag, @count 0,
  * non-zero @__reserved in an entry; ``E2BIG`` @count above ``max_batch``;
+ * ``EINVAL`` a target other than the default that no branch can reach
+ * (arm64: not 4-byte aligned; checked before any slot changes);
  * ``ENOENT`` no table @id, a slot out of range, or a target that is
  * neither the default nor inside a live allocation of this heap that is
  * no jump table (and below 4 GiB, for a 32-bit table); ``ENOMEM``
