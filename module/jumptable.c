@@ -395,13 +395,13 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 	if (ia32)
 		limit = min_t(u64, limit, 1ULL << 32);
 	if (arg->flags || arg->__reserved || !arg->nr_slots || !hi ||
-	    arg->default_target >= limit)
+	    arg->default_target >= limit ||
+	    arg->default_target % CODEHEAP_ARCH_TARGET_ALIGN)
 		return -EINVAL;
 	if (arg->nr_slots > CODEHEAP_JT_MAX_SLOTS)
 		return -E2BIG;
 	if (arg->default_target &&
-	    (arg->default_target % CODEHEAP_ARCH_TARGET_ALIGN ||
-	     !codeheap_default_ok(heap, arg->default_target)))
+	    !codeheap_default_ok(heap, arg->default_target))
 		return -EINVAL;
 	if (ia32) {
 		if (arg->lo >= limit)
