@@ -220,29 +220,97 @@ static inline long long ch_global(const char *name)
 }
 
 /*
- * x86 code for "return VALUE": mov eax, imm32; ret.  The same bytes work in
- * 32-bit and 64-bit mode.
+ * The machine code the tests execute, for the architecture they are built
+ * for (the module's, from CODEHEAP_IOC_VERSION; device.version checks that
+ * they agree):
+ *
+ *   ch_code_ret()	a function returning a value, CH_RET_LEN bytes
+ *   ch_trap		the trap instruction the module fills with,
+ *			CH_TRAP_LEN bytes (uapi: enum codeheap_arch)
+ *   ch_nop		a no-op instruction, CH_TRAP_LEN bytes
+ *   CH_RET_AT		the offset of ch_code_ret()'s return instruction
+ *   CH_INSN_ALIGN	the alignment of every instruction (jump targets)
+ *
+ * A 32-bit x86 process gets the x86-64 module's code: these bytes mean the
+ * same in both modes.
  */
-static inline void ch_code_ret(unsigned char code[6], uint32_t value)
+#if defined(__x86_64__) || defined(__i386__)
+#define CH_ARCH		CODEHEAP_ARCH_X86_64
+#define CH_RET_LEN	6
+#define CH_TRAP_LEN	1
+#define CH_RET_AT	5
+#define CH_INSN_ALIGN	1
+static const unsigned char ch_trap[CH_TRAP_LEN] = { 0xcc };	/* int3 */
+static const unsigned char ch_nop[CH_TRAP_LEN] = { 0x90 };	/* nop */
+
+/* mov eax, imm32; ret */
+static inline void ch_code_ret(unsigned char code[CH_RET_LEN], uint32_t value)
 {
 	code[0] = 0xb8;
 	memcpy(&code[1], &value, 4);
 	code[5] = 0xc3;
 }
+#elif defined(__aarch64__)
+#define CH_ARCH		CODEHEAP_ARCH_ARM64
+#define CH_RET_LEN	12
+#define CH_TRAP_LEN	4
+#define CH_RET_AT	8
+#define CH_INSN_ALIGN	4
+/* brk #0 and nop, little-endian words */
+static const unsigned char ch_trap[CH_TRAP_LEN] = { 0x00, 0x00, 0x20, 0xd4 };
+static const unsigned char ch_nop[CH_TRAP_LEN] = { 0x1f, 0x20, 0x03, 0xd5 };
 
-#define CH_TRAP 0xcc
+static inline void ch_put32(unsigned char *p, uint32_t insn)
+{
+	memcpy(p, &insn, 4);
+}
+
+/* movz w0, #lo; movk w0, #hi, lsl #16; ret */
+static inline void ch_code_ret(unsigned char code[CH_RET_LEN], uint32_t value)
+{
+	ch_put32(&code[0], 0x52800000 | (value & 0xffff) << 5);
+	ch_put32(&code[4], 0x72a00000 | (value >> 16) << 5);
+	ch_put32(&code[8], 0xd65f03c0);
+}
+#else
+#error "codeheap selftests: no machine code for this architecture"
+#endif
+
+/* The byte of a trap fill at @addr (fills start at aligned addresses). */
+static inline unsigned char ch_trap_byte(uint64_t addr)
+{
+	return ch_trap[addr % CH_TRAP_LEN];
+}
+
+/* Fill @len bytes at @p with trap instructions, as the module does. */
+static inline void ch_fill_trap(void *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		((unsigned char *)p)[i] = ch_trap_byte(i);
+}
+
+/* Fill @len bytes at @p with no-op instructions. */
+static inline void ch_fill_nop(void *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		((unsigned char *)p)[i] = ch_nop[i % CH_TRAP_LEN];
+}
 
 /* A function returning @value, in an allocation tagged @value. */
 static inline int ch_make_fn(int fd, uint32_t value, uint64_t *addr)
 {
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	ret = ch_alloc(fd, 64, value, addr);
 	if (ret)
 		return ret;
 	ch_code_ret(code, value);
-	return ch_write1(fd, *addr, code, 6);
+	return ch_write1(fd, *addr, code, CH_RET_LEN);
 }
 
 /*
@@ -284,6 +352,26 @@ static inline int ch_probe_read(uint64_t addr, unsigned char *out)
 	if (out)
 		*out = v;
 	return sig;
+}
+
+/*
+ * Read the instruction at @addr (rounded down to CH_TRAP_LEN): the signal
+ * the read raised, 0 if it is the trap instruction, -1 if it is not.
+ */
+static inline int ch_probe_trap(uint64_t addr)
+{
+	unsigned char c;
+	int i, sig;
+
+	addr -= addr % CH_TRAP_LEN;
+	for (i = 0; i < CH_TRAP_LEN; i++) {
+		sig = ch_probe_read(addr + i, &c);
+		if (sig)
+			return sig;
+		if (c != ch_trap[i])
+			return -1;
+	}
+	return 0;
 }
 
 static inline int ch_probe_write(uint64_t addr)

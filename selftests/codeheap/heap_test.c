@@ -27,13 +27,18 @@
 FIXTURE(heap) {
 	int fd;
 	long page;
+	uint64_t align;		/* VERSION's code_align */
 };
 
 FIXTURE_SETUP(heap)
 {
+	struct codeheap_version v;
+
 	self->page = ch_page();
 	self->fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ch_version(self->fd, &v));
+	self->align = v.code_align;
 }
 
 FIXTURE_TEARDOWN(heap)
@@ -74,7 +79,8 @@ TEST_F(heap, reserve_maps_read_exec_and_faults)
 	EXPECT_EQ(MIB, st.reserved_bytes);
 	EXPECT_EQ(1, st.reservations);
 	EXPECT_EQ(0, st.committed_bytes);
-	EXPECT_EQ(MIB - 64, st.largest_free);
+	/* The last code_align bytes are the reservation's fence. */
+	EXPECT_EQ(MIB - self->align, st.largest_free);
 }
 
 /*
@@ -230,7 +236,7 @@ TEST_F(heap, release_of_sealed_mapping_changes_nothing)
 	EXPECT_EQ(-EPERM, ch_release(self->fd, addr));
 	ASSERT_EQ(0, ch_stats(self->fd, &st));
 	EXPECT_EQ(1, st.reservations);
-	EXPECT_EQ(len - 64, st.largest_free);
+	EXPECT_EQ(len - self->align, st.largest_free);
 	/* Still a working reservation. */
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &a));
 	EXPECT_EQ(addr, a);
@@ -249,10 +255,8 @@ TEST_F(heap, commit_fills_traps)
 	ASSERT_EQ(0, ch_reserve(self->fd, 8 * p, 0, 0, &addr));
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr + p, 2 * p, 0));
 	EXPECT_EQ(SIGSEGV, ch_probe_read(addr, NULL));
-	EXPECT_EQ(0, ch_probe_read(addr + p, &c));
-	EXPECT_EQ(CH_TRAP, c);
-	EXPECT_EQ(0, ch_probe_read(addr + 3 * p - 1, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(addr + p));
+	EXPECT_EQ(0, ch_probe_trap(addr + 3 * p - 1));
 	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + 3 * p, NULL));
 	/* Fresh code memory is traps: executing it traps. */
 	EXPECT_EQ(SIGTRAP, ch_probe_call(addr + p, &ret));
@@ -390,8 +394,7 @@ TEST_F(heap, protect)
 	EXPECT_EQ(0, ch_probe_read(addr + p, &c));
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
 			      PROT_READ | PROT_EXEC));
-	EXPECT_EQ(0, ch_probe_read(addr, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(addr));
 
 	/* Anything with write is refused, and nothing changes. */
 	EXPECT_EQ(-EACCES, ch_range(self->fd, CODEHEAP_IOC_PROTECT, addr, p,
@@ -416,12 +419,12 @@ TEST_F(heap, protect)
 TEST_F(heap, alloc_write_run)
 {
 	struct rusage before, after;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	uint64_t a, b;
 	int ret;
 
 	ASSERT_EQ(0, ch_alloc(self->fd, 100, 7, &a));
-	EXPECT_EQ(0, a % 64);
+	EXPECT_EQ(0, a % self->align);
 	ch_code_ret(code, 42);
 	ASSERT_EQ(0, ch_write1(self->fd, a, code, sizeof(code)));
 
@@ -434,7 +437,7 @@ TEST_F(heap, alloc_write_run)
 	EXPECT_EQ(before.ru_majflt, after.ru_majflt);
 
 	/* The rest of the allocation is still traps. */
-	EXPECT_EQ(SIGTRAP, ch_probe_call(a + 8, &ret));
+	EXPECT_EQ(SIGTRAP, ch_probe_call(a + CH_RET_LEN, &ret));
 
 	/* A second allocation is disjoint and rewritable. */
 	ASSERT_EQ(0, ch_alloc(self->fd, 64, 8, &b));
@@ -529,7 +532,7 @@ TEST_F(heap, alloc_errors)
 TEST_F(heap, free_refills_traps_and_decommits)
 {
 	uint64_t addr, a, b, p = self->page;
-	unsigned char code[6], c;
+	unsigned char code[CH_RET_LEN];
 	struct codeheap_stats st;
 	int ret;
 
@@ -548,8 +551,7 @@ TEST_F(heap, free_refills_traps_and_decommits)
 
 	/* Freeing b: traps again; its second page decommitted; the first stays. */
 	ASSERT_EQ(0, ch_free(self->fd, b));
-	EXPECT_EQ(0, ch_probe_read(b, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(b));
 	EXPECT_EQ(SIGTRAP, ch_probe_call(b, &ret));
 	EXPECT_EQ(SIGSEGV, ch_probe_read(addr + p, NULL));
 	EXPECT_EQ(0, ch_probe_call(a, &ret));
@@ -569,7 +571,7 @@ TEST_F(heap, free_refills_traps_and_decommits)
 	ASSERT_EQ(0, ch_stats(self->fd, &st));
 	EXPECT_EQ(0, st.committed_bytes);
 	EXPECT_EQ(0, st.allocated_bytes);
-	EXPECT_EQ(16 * p - 64, st.largest_free);
+	EXPECT_EQ(16 * p - self->align, st.largest_free);
 }
 
 /*
@@ -581,7 +583,7 @@ TEST_F(heap, free_refills_traps_and_decommits)
 TEST_F(heap, write_after_free_and_reuse)
 {
 	uint64_t addr, a, b, c, p = self->page;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	struct codeheap_stats st;
 	int ret;
 
@@ -613,7 +615,7 @@ TEST_F(heap, write_after_free_and_reuse)
 	ASSERT_EQ(0, ch_write1(self->fd, b, code, sizeof(code)));
 	ASSERT_EQ(0, ch_probe_call(b, &ret));
 	EXPECT_EQ(2, ret);
-	EXPECT_EQ(SIGTRAP, ch_probe_call(b + 8, &ret));
+	EXPECT_EQ(SIGTRAP, ch_probe_call(b + CH_RET_LEN, &ret));
 	EXPECT_EQ(SIGTRAP, ch_probe_call(c, &ret));
 	ASSERT_EQ(0, ch_free(self->fd, b));
 	ASSERT_EQ(0, ch_free(self->fd, c));
@@ -643,7 +645,7 @@ TEST_F(heap, seal)
 {
 	uint64_t a, pg, p = self->page;
 	struct codeheap_lookup l;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, p, 0, 0, 0, &a));
@@ -705,7 +707,7 @@ TEST_F(heap, lookup)
 
 TEST_F(heap, write_errors_change_nothing)
 {
-	unsigned char one[6], two[6], c;
+	unsigned char one[CH_RET_LEN], two[CH_RET_LEN];
 	struct codeheap_write_entry e[2];
 	struct codeheap_write w;
 	uint64_t a, b, p = self->page;
@@ -734,30 +736,29 @@ TEST_F(heap, write_errors_change_nothing)
 	e[0] = (struct codeheap_write_entry){ -8ULL, U64(one), 16 };
 	EXPECT_EQ(-EOVERFLOW, WRITE());
 	/* Outside any allocation, or running past its end. */
-	e[0] = (struct codeheap_write_entry){ a - 64 * p, U64(one), 6 };
+	e[0] = (struct codeheap_write_entry){ a - 64 * p, U64(one), CH_RET_LEN };
 	EXPECT_EQ(-ENOENT, WRITE());
-	e[0] = (struct codeheap_write_entry){ a + 60, U64(one), 6 };
+	e[0] = (struct codeheap_write_entry){ a + 60, U64(one), CH_RET_LEN };
 	EXPECT_EQ(-ENOENT, WRITE());
 	e[0] = (struct codeheap_write_entry){ a, U64(one), 65 };
 	EXPECT_EQ(-ENOENT, WRITE());
 	/* A source that cannot be read. */
-	e[0] = (struct codeheap_write_entry){ a, 16, 6 };
+	e[0] = (struct codeheap_write_entry){ a, 16, CH_RET_LEN };
 	EXPECT_EQ(-EFAULT, WRITE());
 
 	/* Validation comes first: a bad second entry stops the good first. */
-	e[0] = (struct codeheap_write_entry){ a, U64(one), 6 };
-	e[1] = (struct codeheap_write_entry){ b + 64 * p, U64(two), 6 };
+	e[0] = (struct codeheap_write_entry){ a, U64(one), CH_RET_LEN };
+	e[1] = (struct codeheap_write_entry){ b + 64 * p, U64(two), CH_RET_LEN };
 	EXPECT_EQ(-ENOENT, WRITE(.count = 2));
 	e[1] = (struct codeheap_write_entry){ b, U64(two), 0 };
 	EXPECT_EQ(-EINVAL, WRITE(.count = 2));
-	e[1] = (struct codeheap_write_entry){ b, 16, 6 };
+	e[1] = (struct codeheap_write_entry){ b, 16, CH_RET_LEN };
 	EXPECT_EQ(-EFAULT, WRITE(.count = 2));
-	EXPECT_EQ(0, ch_probe_read(a, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(a));
 	EXPECT_EQ(SIGTRAP, ch_probe_call(a, &ret));
 
 	/* A good batch writes both. */
-	e[1] = (struct codeheap_write_entry){ b, U64(two), 6 };
+	e[1] = (struct codeheap_write_entry){ b, U64(two), CH_RET_LEN };
 	ASSERT_EQ(0, WRITE(.count = 2));
 	EXPECT_EQ(0, ch_probe_call(a, &ret));
 	EXPECT_EQ(1, ret);
@@ -782,18 +783,18 @@ TEST_F(heap, write_bad_source_changes_nothing)
 	ASSERT_NE(MAP_FAILED, src);
 	ASSERT_EQ(0, munmap(src + p, p));
 	ASSERT_EQ(0, ch_alloc(self->fd, 256, 0, &a));
-	ch_code_ret(src + p - 6, 3);
-	ASSERT_EQ(0, ch_write1(self->fd, a, src + p - 6, 6));
+	ch_code_ret(src + p - CH_RET_LEN, 3);
+	ASSERT_EQ(0, ch_write1(self->fd, a, src + p - CH_RET_LEN, CH_RET_LEN));
 	ASSERT_EQ(0, ch_probe_call(a, &ret));
 	ASSERT_EQ(3, ret);
 
-	memset(src + p - 64, 0x90, 64);
+	ch_fill_nop(src + p - 64, 64);
 	EXPECT_EQ(-EFAULT, ch_write1(self->fd, a, src + p - 64, 128));
 	EXPECT_EQ(0, ch_probe_call(a, &ret));
 	EXPECT_EQ(3, ret);
-	for (i = 6; i < 256; i++) {
+	for (i = CH_RET_LEN; i < 256; i++) {
 		ASSERT_EQ(0, ch_probe_read(a + i, &c));
-		ASSERT_EQ(CH_TRAP, c) TH_LOG("byte %d", i);
+		ASSERT_EQ(ch_trap_byte(a + i), c) TH_LOG("byte %d", i);
 	}
 	munmap(src, p);
 }
@@ -833,7 +834,7 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
 	struct codeheap_write_entry e[40];
 	unsigned char *buf, *check, *src[4];
 	uint64_t a, f[4], p = self->page;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int i, ret;
 
 	buf = malloc(40 * 100);
@@ -851,8 +852,8 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
 	check = PTR(a + p - 1000);
 	for (i = 0; i < 40; i++)
 		EXPECT_EQ(0, memcmp(check + i * 100, PTR(e[i].src), 100));
-	EXPECT_EQ(CH_TRAP, check[-1]);
-	EXPECT_EQ(CH_TRAP, check[4000]);
+	EXPECT_EQ(ch_trap_byte(U64(check - 1)), check[-1]);
+	EXPECT_EQ(ch_trap_byte(U64(check + 4000)), check[4000]);
 	free(buf);
 
 	/* Four functions in consecutive allocations, from four buffers. */
@@ -862,7 +863,7 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
 			ASSERT_EQ(f[i - 1] + 64, f[i]);
 		src[i] = malloc(64);
 		ASSERT_NE(NULL, src[i]);
-		memset(src[i], CH_TRAP, 64);
+		ch_fill_trap(src[i], 64);
 		ch_code_ret(code, 100 + i);
 		memcpy(src[i], code, sizeof(code));
 		e[i] = (struct codeheap_write_entry){ f[i], U64(src[i]), 64 };
@@ -882,7 +883,7 @@ static int ch_all_traps(uint64_t addr, uint64_t len)
 	uint64_t i;
 
 	for (i = 0; i < len; i++)
-		if (ch_probe_read(addr + i, &c) || c != CH_TRAP)
+		if (ch_probe_read(addr + i, &c) || c != ch_trap_byte(addr + i))
 			return 0;
 	return 1;
 }
@@ -921,6 +922,15 @@ static uint64_t user_space_end(long page)
 
 	if (sizeof(void *) == 4)
 		return 0xffffe000ULL;	/* IA32_PAGE_OFFSET */
+#if defined(__aarch64__)
+	/* 48-bit VAs; 52 if the kernel maps above them (arm64 memory.rst). */
+	p = mmap((void *)(1ULL << 48), page, PROT_READ,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED)
+		return 1ULL << 48;
+	munmap(p, page);
+	return 1ULL << 52;
+#endif
 	/* With 5-level paging, addresses above 47 bits can be mapped. */
 	p = mmap((void *)(1ULL << 50), page, PROT_READ,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -1043,7 +1053,7 @@ TEST_F(heap, alloc_in_a_page_shared_with_the_next_allocation)
 {
 	uint64_t addr, a, b, p = self->page;
 	struct codeheap_stats st;
-	unsigned char code[6], c;
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
@@ -1064,8 +1074,7 @@ TEST_F(heap, alloc_in_a_page_shared_with_the_next_allocation)
 	EXPECT_EQ(11, ret);
 
 	ASSERT_EQ(0, ch_free(self->fd, b));
-	EXPECT_EQ(0, ch_probe_read(b, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(b));
 	EXPECT_EQ(0, ch_probe_call(a, &ret));
 	EXPECT_EQ(11, ret);
 	ASSERT_EQ(0, ch_stats(self->fd, &st));
@@ -1247,13 +1256,13 @@ TEST_F(heap, stats_track)
 TEST_F(heap, write_later_page_twice)
 {
 	uint64_t a, p = self->page;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret, i;
 
 	ASSERT_EQ(0, ch_alloc(self->fd, 3 * p, 0, &a));
 	for (i = 0; i < 3; i++) {
 		ch_code_ret(code, 300 + i);
-		ASSERT_EQ(0, ch_write1(self->fd, a + p + 64 * i, code, 6));
+		ASSERT_EQ(0, ch_write1(self->fd, a + p + 64 * i, code, CH_RET_LEN));
 	}
 	for (i = 0; i < 3; i++) {
 		EXPECT_EQ(0, ch_probe_call(a + p + 64 * i, &ret));
@@ -1481,7 +1490,7 @@ TEST_F(heap, memcg_limit_is_enomem_not_oom_kill)
 TEST_F(heap, alloc_steps_over_page_protected_none)
 {
 	uint64_t addr, p = self->page, len = 16 * p, a, b, c;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
@@ -1493,7 +1502,7 @@ TEST_F(heap, alloc_steps_over_page_protected_none)
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 2, &b));
 	EXPECT_LE(addr + p, b);
 	ch_code_ret(code, 77);
-	ASSERT_EQ(0, ch_write1(self->fd, b, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, b, code, CH_RET_LEN));
 	EXPECT_EQ(0, ch_probe_call(b, &ret));
 	EXPECT_EQ(77, ret);
 	/* A window holding only the inaccessible page has no room. */
@@ -1504,7 +1513,7 @@ TEST_F(heap, alloc_steps_over_page_protected_none)
 			      PROT_READ | PROT_EXEC));
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 4, &c));
 	EXPECT_EQ(addr + 64, c);
-	EXPECT_EQ(CH_TRAP, *(unsigned char *)PTR(c));
+	EXPECT_EQ(0, ch_probe_trap(c));
 }
 
 /* An empty window (hi 0 means no bound) is EINVAL, never a kernel warning. */

@@ -80,9 +80,38 @@ static int call_slot(const struct codeheap_jt_create *c, uint32_t slot,
 }
 
 /*
- * x86-64: a table of @n slots at least 4 GiB from a new 1 MiB reservation
+ * Where the near slot at @slot jumps (x86 jmp rel32, arm64 b imm26), or 0
+ * if it holds no jump: how a test sees that a slot goes through its far
+ * slot.
+ */
+static uint64_t near_dest(uint64_t slot)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	int32_t rel;
+
+	if (*(unsigned char *)PTR(slot) != 0xe9)
+		return 0;
+	memcpy(&rel, PTR(slot + 1), 4);
+	if (sizeof(void *) == 4)	/* eip wraps at 4 GiB */
+		return (uint32_t)(slot + 5 + (uint32_t)rel);
+	return slot + 5 + (int64_t)rel;
+#elif defined(__aarch64__)
+	uint32_t insn;
+	int64_t off;
+
+	memcpy(&insn, PTR(slot), 4);
+	if ((insn & 0xfc000000) != 0x14000000)
+		return 0;
+	off = insn & 0x03ffffff;
+	off = (off ^ 0x02000000) - 0x02000000;
+	return slot + 4 * off;
+#endif
+}
+
+/*
+ * A table of @n slots at least 4 GiB from a new 1 MiB reservation
  * (*@far_space), so that its slots reach that reservation through far
- * slots.
+ * slots (beyond x86-64's +-2 GiB and arm64's +-128 MiB).
  */
 static int far_table(int fd, uint32_t n, uint64_t *far_space,
 		     struct codeheap_jt_create *c)
@@ -126,9 +155,12 @@ TEST_F(jt, create_traps_by_default)
 	uint64_t t = 1;
 	int ret;
 
+	struct codeheap_version v;
+
+	ASSERT_EQ(0, ch_version(self->fd, &v));
 	EXPECT_LT(0, self->c.id);
-	EXPECT_EQ(8, self->c.slot_size);
-	EXPECT_EQ(0, self->c.base % 64);
+	EXPECT_EQ(v.jt_near_slot_size, self->c.slot_size);
+	EXPECT_EQ(0, self->c.base % v.code_align);
 	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
 	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 15, &ret));
 	EXPECT_EQ(0, jt_query(self->fd, self->c.id, 15, &t));
@@ -157,9 +189,9 @@ TEST_F(jt, patch_and_call)
 	EXPECT_EQ(0, call_slot(&self->c, 3, &ret));
 	EXPECT_EQ(2, ret);
 	/* Any address inside an allocation is a valid target. */
-	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 4, self->f2 + 5));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 4, self->f2 + CH_RET_AT));
 	ASSERT_EQ(0, jt_query(self->fd, self->c.id, 4, &t));
-	EXPECT_EQ(self->f2 + 5, t);
+	EXPECT_EQ(self->f2 + CH_RET_AT, t);
 	EXPECT_EQ(0, call_slot(&self->c, 4, &ret));	/* lands on f2's ret */
 	/* Back to the default. */
 	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 3, 0));
@@ -209,12 +241,12 @@ TEST_F(jt, default_target_stub)
 /* FREE resets exactly the slots that target the freed code (SPEC 5.5). */
 TEST_F(jt, free_resets_slots)
 {
-	unsigned char c;
 	uint64_t t;
 	int ret;
 
 	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 0, self->f1));
-	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 1, self->f1 + 1));
+	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 1,
+			       self->f1 + CH_INSN_ALIGN));
 	ASSERT_EQ(0, jt_patch1(self->fd, self->c.id, 2, self->f2));
 	ASSERT_EQ(0, ch_free(self->fd, self->f1));
 	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
@@ -230,8 +262,7 @@ TEST_F(jt, free_resets_slots)
 	/* Reused memory is not reached through the old slots. */
 	self->f1 = fn(_metadata, self->fd, 7);
 	EXPECT_EQ(SIGTRAP, call_slot(&self->c, 0, &ret));
-	EXPECT_EQ(0, ch_probe_read(self->c.base, &c));
-	EXPECT_EQ(CH_TRAP, c);
+	EXPECT_EQ(0, ch_probe_trap(self->c.base));
 }
 
 static int ret_33(void)
@@ -244,9 +275,8 @@ TEST_F(jt, far_target)
 {
 	uint64_t far_space, target, dest, t;
 	struct codeheap_lookup l;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	struct codeheap_jt_create c;
-	int32_t rel;
 	int ret;
 
 	if (sizeof(void *) == 4) {
@@ -267,13 +297,11 @@ TEST_F(jt, far_target)
 					 r.addr + (1 << 20), 0, &target));
 		EXPECT_LT(0x80000000ULL, c.base - target);
 		ch_code_ret(code, 3232);
-		ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+		ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 		ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 		EXPECT_EQ(0, call_slot(&c, 2, &ret));
 		EXPECT_EQ(3232, ret);
-		memcpy(&rel, PTR(c.base + 17), 4);
-		EXPECT_EQ(0xe9, *(unsigned char *)PTR(c.base + 16));
-		EXPECT_EQ(target, (uint32_t)(c.base + 16 + 5 + (uint32_t)rel));
+		EXPECT_EQ(target, near_dest(c.base + 2 * c.slot_size));
 		/* A C function of the process as the default works too. */
 		ASSERT_EQ(0, jt_create(self->fd, 2, U64(&ret_33), 0, 0, &c));
 		EXPECT_EQ(0, call_slot(&c, 1, &ret));
@@ -285,25 +313,25 @@ TEST_F(jt, far_target)
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
 	ch_code_ret(code, 4242);
-	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 
 	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 	EXPECT_EQ(0, call_slot(&c, 2, &ret));
 	EXPECT_EQ(4242, ret);
 	ASSERT_EQ(0, jt_query(self->fd, c.id, 2, &t));
 	EXPECT_EQ(target, t);
-	/* The near slot is a jmp rel32 into the table itself: its far slot. */
-	ASSERT_EQ(0xe9, *(unsigned char *)PTR(c.base + 16));
-	memcpy(&rel, PTR(c.base + 17), 4);
-	dest = c.base + 16 + 5 + (int64_t)rel;
+	/* The near slot jumps into the table itself: to its far slot. */
+	dest = near_dest(c.base + 2 * c.slot_size);
+	ASSERT_NE(0, dest);
 	ASSERT_EQ(0, ch_lookup(self->fd, dest, &l));
 	EXPECT_EQ(c.base, l.start);
+	EXPECT_LE(c.base + 4 * c.slot_size, dest);
 
 	/* Repatching far to far changes the target word only. */
 	ch_code_ret(code, 4343);
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
-	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 	EXPECT_EQ(0, call_slot(&c, 2, &ret));
 	EXPECT_EQ(4343, ret);
@@ -316,10 +344,10 @@ TEST_F(jt, kernel_owned)
 {
 	long p = ch_page();
 	uint64_t page = self->c.base & ~(uint64_t)(p - 1);
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 
 	ch_code_ret(code, 5);
-	EXPECT_EQ(-EPERM, ch_write1(self->fd, self->c.base, code, 6));
+	EXPECT_EQ(-EPERM, ch_write1(self->fd, self->c.base, code, CH_RET_LEN));
 	EXPECT_EQ(-EPERM, ch_free(self->fd, self->c.base));
 	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_PROTECT, page, p, 0));
 	EXPECT_EQ(-EPERM, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, page, p, 0));
@@ -582,7 +610,7 @@ TEST_F(jt, patch_while_calling)
 
 /* ---------------------------------------------- hardening regressions -- */
 
-/* x86-64: far slot @i of a table of @n slots, and its target word. */
+/* The target word of far slot @i of a 64-bit table of @n slots. */
 static uint64_t far_word(const struct codeheap_jt_create *c, uint32_t n,
 			 uint32_t i)
 {
@@ -600,7 +628,7 @@ TEST_F(jt, far_slot_idles_after_free)
 {
 	uint64_t far_space, target, word, near;
 	struct codeheap_jt_create c;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	if (sizeof(void *) == 4)
@@ -610,7 +638,7 @@ TEST_F(jt, far_slot_idles_after_free)
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
 	ch_code_ret(code, 4242);
-	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 	memcpy(&word, PTR(far_word(&c, 4, 2)), 8);
 	ASSERT_EQ(target, word);
@@ -623,14 +651,14 @@ TEST_F(jt, far_slot_idles_after_free)
 	/* Far again, then a near target: the far slot idles as well. */
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, far_space,
 				 far_space + (1 << 20), 0, &target));
-	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 	EXPECT_EQ(0, call_slot(&c, 2, &ret));
 	EXPECT_EQ(4242, ret);
 	ch_code_ret(code, 99);
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, c.base, c.base + (1 << 20),
 				 0, &target));
-	ASSERT_EQ(0, ch_write1(self->fd, target, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, target, code, CH_RET_LEN));
 	ASSERT_EQ(0, jt_patch1(self->fd, c.id, 2, target));
 	EXPECT_EQ(0, call_slot(&c, 2, &ret));
 	EXPECT_EQ(99, ret);
@@ -682,14 +710,14 @@ TEST_F(jt, munmap_ends_tables_and_targets)
 	uint64_t addr, len = 64 * ch_page(), f, t, got;
 	struct codeheap_jt_create in, def;
 	struct codeheap_stats st;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int ret;
 
 	ASSERT_EQ(0, ch_reserve(self->fd, len, 0, 0, &addr));
 	ASSERT_EQ(0, jt_create(self->fd, 8, 0, addr, addr + len, &in));
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 0, &f));
 	ch_code_ret(code, 55);
-	ASSERT_EQ(0, ch_write1(self->fd, f, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, f, code, CH_RET_LEN));
 	/* Beside the fixture's table, outside the reservation to unmap. */
 	ASSERT_EQ(0, jt_create(self->fd, 4, f, self->c.base,
 			       self->c.base + (1 << 20), &def));
@@ -788,7 +816,7 @@ TEST_F(jt, table_of_32bit_call_stays_low)
 {
 #if defined(__x86_64__)
 	struct codeheap_jt_create *c;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	uint64_t low, t;
 	int ret;
 
@@ -808,7 +836,7 @@ TEST_F(jt, table_of_32bit_call_stays_low)
 	EXPECT_EQ(-ENOENT, jt_patch1(self->fd, c->id, 0, self->f1));
 	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, 0, 1ULL << 32, 0, &low));
 	ch_code_ret(code, 32);
-	ASSERT_EQ(0, ch_write1(self->fd, low, code, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, low, code, CH_RET_LEN));
 	ASSERT_EQ(0, jt_patch1(self->fd, c->id, 0, low));
 	ASSERT_EQ(0, jt_query(self->fd, c->id, 0, &t));
 	EXPECT_EQ(low, t);

@@ -195,7 +195,7 @@ static long long meminfo(const char *key)
 /* One heap with some of everything, left for close/exit to clean up. */
 static void populate(int fd, int n)
 {
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	uint64_t a, r;
 	int i;
 
@@ -206,7 +206,7 @@ static void populate(int fd, int n)
 		if (ch_alloc(fd, 64 + 100 * i, i, &a))
 			continue;
 		ch_code_ret(code, i);
-		ch_write1(fd, a, code, 6);
+		ch_write1(fd, a, code, CH_RET_LEN);
 		if (i % 3 == 0)
 			ch_free(fd, a);
 		else if (i % 5 == 0)
@@ -441,10 +441,10 @@ TEST_F_TIMEOUT(matrix, two_processes_every_order, 400)
 							&code))
 						_exit(1);
 					{
-						unsigned char b[6];
+						unsigned char b[CH_RET_LEN];
 
 						ch_code_ret(b, 21);
-						if (ch_write1(fd, code, b, 6))
+						if (ch_write1(fd, code, b, CH_RET_LEN))
 							_exit(1);
 					}
 					if (fork() == 0) {
@@ -622,7 +622,7 @@ static void *stress_thread(void *arg)
 	struct stress *st = arg;
 	unsigned int seed = st->id;
 	struct timespec now;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	uint64_t live[16] = { 0 };
 	uint32_t want[16];
 	int i, ret;
@@ -645,7 +645,7 @@ static void *stress_thread(void *arg)
 				continue;
 			}
 			ch_code_ret(code, want[i]);
-			if (ch_write1(st->fd, live[i], code, 6))
+			if (ch_write1(st->fd, live[i], code, CH_RET_LEN))
 				st->errors++;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);

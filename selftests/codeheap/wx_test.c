@@ -29,7 +29,7 @@ FIXTURE(wx) {
 	int fd;
 	long page;
 	uint64_t code;		/* an allocation holding "return 77" */
-	unsigned char bytes[6];
+	unsigned char bytes[CH_RET_LEN];
 };
 
 FIXTURE_SETUP(wx)
@@ -39,7 +39,7 @@ FIXTURE_SETUP(wx)
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, ch_alloc(self->fd, 256, 0, &self->code));
 	ch_code_ret(self->bytes, 77);
-	ASSERT_EQ(0, ch_write1(self->fd, self->code, self->bytes, 6));
+	ASSERT_EQ(0, ch_write1(self->fd, self->code, self->bytes, CH_RET_LEN));
 }
 
 FIXTURE_TEARDOWN(wx)
@@ -50,10 +50,12 @@ FIXTURE_TEARDOWN(wx)
 /* The code is intact and runs. */
 static int code_ok(uint64_t code)
 {
+	unsigned char want[CH_RET_LEN];
 	int ret;
 
+	ch_code_ret(want, 77);
 	return !ch_probe_call(code, &ret) && ret == 77 &&
-	       !memcmp(PTR(code), "\xb8\x4d\x00\x00\x00\xc3", 6);
+	       !memcmp(PTR(code), want, CH_RET_LEN);
 }
 
 /* The page and the reservation (VMA) holding @addr, from /proc/self/maps. */
@@ -141,29 +143,32 @@ TEST_F(wx, mmap_of_device_refused)
 
 TEST_F(wx, proc_self_mem)
 {
-	unsigned char buf[6] = { 0xb8, 1, 0, 0, 0, 0xc3 }, back[6];
+	unsigned char buf[CH_RET_LEN], back[CH_RET_LEN];
 	int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 
+	ch_code_ret(buf, 1);
 	ASSERT_LE(0, mem);
 	EXPECT_EQ(-1, pwrite(mem, buf, sizeof(buf), (off_t)self->code));
 	/* A debugger may read the code. */
-	EXPECT_EQ(6, pread(mem, back, sizeof(back), (off_t)self->code));
-	EXPECT_EQ(0, memcmp(back, self->bytes, 6));
+	EXPECT_EQ(CH_RET_LEN, pread(mem, back, sizeof(back), (off_t)self->code));
+	EXPECT_EQ(0, memcmp(back, self->bytes, CH_RET_LEN));
 	close(mem);
 	EXPECT_TRUE(code_ok(self->code));
 }
 
 TEST_F(wx, process_vm_writev)
 {
-	unsigned char buf[6] = { 0xb8, 1, 0, 0, 0, 0xc3 }, back[6];
+	unsigned char buf[CH_RET_LEN], back[CH_RET_LEN];
 	struct iovec local = { buf, sizeof(buf) };
 	struct iovec remote = { PTR(self->code), sizeof(buf) };
 
+	ch_code_ret(buf, 1);
 	EXPECT_EQ(-1, process_vm_writev(getpid(), &local, 1, &remote, 1, 0));
 	EXPECT_EQ(EFAULT, errno);
 	local.iov_base = back;
-	EXPECT_EQ(6, process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
-	EXPECT_EQ(0, memcmp(back, self->bytes, 6));
+	EXPECT_EQ(CH_RET_LEN,
+		  process_vm_readv(getpid(), &local, 1, &remote, 1, 0));
+	EXPECT_EQ(0, memcmp(back, self->bytes, CH_RET_LEN));
 	EXPECT_TRUE(code_ok(self->code));
 }
 
@@ -326,7 +331,7 @@ TEST_F(wx, reserve_over_ended_space)
 {
 	uint64_t addr, len = 64 * self->page, a, b, got;
 	struct codeheap_lookup l;
-	unsigned char code[6];
+	unsigned char code[CH_RET_LEN];
 	int i, ret;
 
 	for (i = 0; i < 3; i++) {
@@ -334,7 +339,7 @@ TEST_F(wx, reserve_over_ended_space)
 		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 9,
 					 &a));
 		ch_code_ret(code, 1000 + i);
-		ASSERT_EQ(0, ch_write1(self->fd, a, code, 6));
+		ASSERT_EQ(0, ch_write1(self->fd, a, code, CH_RET_LEN));
 		ASSERT_EQ(0, munmap(PTR(addr), len));
 
 		ASSERT_EQ(0, ch_reserve(self->fd, len, addr,
@@ -346,9 +351,9 @@ TEST_F(wx, reserve_over_ended_space)
 		EXPECT_EQ(addr, b);
 		ASSERT_EQ(0, ch_lookup(self->fd, b, &l));
 		EXPECT_EQ(7, l.tag);
-		EXPECT_EQ(CH_TRAP, *(unsigned char *)PTR(b));
+		EXPECT_EQ(0, ch_probe_trap(b));
 		ch_code_ret(code, 2000 + i);
-		ASSERT_EQ(0, ch_write1(self->fd, b, code, 6));
+		ASSERT_EQ(0, ch_write1(self->fd, b, code, CH_RET_LEN));
 		EXPECT_EQ(0, ch_probe_call(b, &ret));
 		EXPECT_EQ(2000 + i, ret);
 		ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, addr, addr + len, 8,
@@ -373,7 +378,7 @@ TEST_F(wx, works_under_mdwe)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		unsigned char code[6];
+		unsigned char code[CH_RET_LEN];
 		uint64_t a;
 		int fd, ret;
 
@@ -387,7 +392,7 @@ TEST_F(wx, works_under_mdwe)
 		if (fd < 0 || ch_alloc(fd, 64, 0, &a))
 			_exit(6);
 		ch_code_ret(code, 31);
-		if (ch_write1(fd, a, code, 6) || ch_probe_call(a, &ret) ||
+		if (ch_write1(fd, a, code, CH_RET_LEN) || ch_probe_call(a, &ret) ||
 		    ret != 31)
 			_exit(7);
 		_exit(0);
