@@ -20,11 +20,27 @@
 /* The device                                                             */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Which tasks may use the device.  A 32-bit x86 task on x86-64 runs the
+ * heap's code as it is (int3, jmp rel32: the 32-bit tables in
+ * jumptable.c).  An AArch32 task on arm64 cannot: the trap fill (brk #0)
+ * and the jump slots are A64 code, which A32 reads as stores.  So an
+ * AArch32 open is ENODEV, as KVM refuses compat tasks, and on arm64 the
+ * device has no compat_ioctl, so a passed fd's ioctls are ENOTTY
+ * (Documentation/arm64.rst, "AArch32 tasks").
+ */
+static bool codeheap_task_supported(void)
+{
+	return !IS_ENABLED(CONFIG_ARM64) || !in_compat_syscall();
+}
+
 static int codeheap_fops_open(struct inode *inode, struct file *filp)
 {
 	struct codeheap_heap *heap;
 	int ret;
 
+	if (!codeheap_task_supported())
+		return -ENODEV;
 	ret = nonseekable_open(inode, filp);
 	if (ret)
 		return ret;
@@ -47,7 +63,9 @@ static const struct file_operations codeheap_fops = {
 	.open = codeheap_fops_open,
 	.release = codeheap_fops_release,
 	.unlocked_ioctl = codeheap_fops_ioctl,
+#if defined(CONFIG_X86_64)
 	.compat_ioctl = compat_ptr_ioctl,
+#endif
 	.mmap = codeheap_fops_mmap,
 };
 

@@ -9,7 +9,8 @@
 # vm (QEMU runner), lint (checkpatch, sparse, mandoc, the arm64 cross compiler), install (DKMS,
 # depmod and modinfo for the install tests), deb (building and linting
 # the Debian packages), chroot (the build chroots of trixie's and sid's
-# kernels), arm64 (cross compiler and QEMU for the arm64 VM), bench (valgrind for
+# kernels), arm64 (cross compilers, AArch64 and AArch32, and QEMU for the
+# arm64 VM), bench (valgrind for
 # instruction counts).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
@@ -30,7 +31,7 @@ declare -A pkgs=(
 	[install]="dkms kmod xz-utils"
 	[deb]="dpkg-dev debhelper dh-dkms lintian"
 	[chroot]="debootstrap zstd"
-	[arm64]="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+	[arm64]="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 	[bench]="valgrind"
 )
 

@@ -31,7 +31,9 @@
  * Output fields are written back for at most ``size`` bytes.  Structs hold
  * only ``__u32`` and ``__aligned_u64`` fields with explicit padding, every
  * 64-bit field at a multiple of 8, so 32-bit and 64-bit processes share
- * one layout and no compat translation exists.  User pointers are passed
+ * one layout and no compat translation exists (on arm64 an AArch32 task
+ * cannot use the device: its open is ``-ENODEV``, the heap's code being
+ * A64).  User pointers are passed
  * as ``__aligned_u64``.  Every ``flags`` bit not defined here and every ``__reserved``
  * field that is not zero is ``-EINVAL``.  A command number the module does
  * not know is ``-ENOTTY``.
