@@ -89,7 +89,7 @@ int codeheap_lock_spare(struct codeheap_heap *heap)
 			heap->spare = node;
 			return 0;
 		}
-		mutex_unlock(&heap->lock);
+		codeheap_heap_unlock(heap);
 		node = kzalloc(sizeof(*node), CODEHEAP_GFP);
 		if (!node)
 			return -ENOMEM;
@@ -315,7 +315,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 					    &freed);
 		if (!ret)
 			break;
-		mutex_unlock(&heap->lock);
+		codeheap_heap_unlock(heap);
 		if (ret != -ENOSPC || tries == ARRAY_SIZE(undo->grown))
 			goto out_free;
 		ret = codeheap_grow(heap, len, align, lo, hi,
@@ -382,7 +382,7 @@ out_unlock:
 	freed = NULL;
 	if (block)
 		codeheap_block_put_locked(heap, block);
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	if (added && !ret) {
 		/* Whoever owns the range by now, mapping its pages is right. */
 		mmap_read_lock(heap->mm);
@@ -390,7 +390,7 @@ out_unlock:
 		space = codeheap_space_find(heap, pstart);
 		if (space && space->end >= pend)
 			codeheap_map_pages(heap, space, pstart, pend);
-		mutex_unlock(&heap->lock);
+		codeheap_heap_unlock(heap);
 		mmap_read_unlock(heap->mm);
 	}
 	if (ret)
@@ -426,7 +426,7 @@ void codeheap_heap_undo(struct codeheap_heap *heap,
 	heap->freed -= undo->len;
 	heap->peak_allocated = max(undo->peak_allocated, heap->allocated);
 	heap->peak_committed = max(undo->peak_committed, heap->committed);
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	codeheap_release_grown(heap, undo);
 }
 
@@ -541,7 +541,7 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr)
 		codeheap_jt_unref_block_locked(heap, block);
 		codeheap_block_free_locked(heap, block);
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -563,7 +563,7 @@ int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr)
 		block->sealed = true;
 	else
 		ret = -ENOENT;
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -593,6 +593,6 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 	} else {
 		ret = -ENOENT;
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }

@@ -87,7 +87,7 @@ void codeheap_heap_stats(struct codeheap_heap *heap,
 	arg->allocations = heap->nr_blocks;
 	arg->reservations = heap->nr_spaces;
 	arg->jump_tables = heap->nr_jts;
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 }
 
 /**

@@ -43,10 +43,17 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
+#include <linux/smp.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 #include <linux/codeheap.h>
+
+#include <asm/cacheflush.h>
+#if defined(CONFIG_ARM64)
+#include <asm/cache.h>
+#include <asm/cpufeature.h>
+#endif
 
 #include "arch/encode.h"
 #include "compat.h"
@@ -287,6 +294,9 @@ struct codeheap_write_run {
  *               and allocates code all the time), so that neither goes to
  *               the slab allocator
  * @nr_cached: entries of @block_cache in use
+ * @icache_dirty: code was stored through the kernel's mapping since @lock
+ *                was taken: codeheap_heap_unlock() synchronises every CPU's
+ *                instruction fetch once (arm64; never set on x86-64)
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -320,7 +330,84 @@ struct codeheap_heap {
 	struct codeheap_jt *jt_hint;
 	struct codeheap_block *block_cache[CODEHEAP_BLOCK_CACHE];
 	unsigned int nr_cached;
+	bool icache_dirty;
 };
+
+/*
+ * Instruction caches (Documentation/arm64.rst, "Instruction caches").
+ * Code is stored through the kernel's mapping of a heap page and run
+ * through the owner's.  On arm64, flush_icache_range() would clean the
+ * D-cache and invalidate the I-cache of the bytes to the point of
+ * unification, then IPI every CPU (kick_all_cpus_sync()) so that none
+ * runs stale instructions; done per page chunk or per slot, a batch
+ * would interrupt every CPU once per store.  Here each store cleans its
+ * bytes at once and the IPI is sent once, when the command drops the heap
+ * lock.  x86's caches are coherent: both are nothing there.
+ */
+
+/**
+ * codeheap_icache_clean() - make stored code visible to instruction fetch
+ * @heap: the heap whose page holds the code
+ * @kaddr: the kernel's address of the first byte stored
+ * @len: bytes stored
+ *
+ * Context: @heap->lock held; codeheap_heap_unlock() completes it.
+ */
+static inline void codeheap_icache_clean(struct codeheap_heap *heap,
+					 void *kaddr, size_t len)
+{
+	lockdep_assert_held(&heap->lock);
+#if defined(CONFIG_ARM64)
+	caches_clean_inval_pou((unsigned long)kaddr,
+			       (unsigned long)kaddr + len);
+	heap->icache_dirty = true;
+#else
+	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + len);
+#endif
+}
+
+/**
+ * codeheap_icache_sync() - every CPU's instruction fetch sees stored code
+ * @heap: the heap
+ *
+ * For the rare store that must be seen before the next one is made (a far
+ * slot's code before the near slot that jumps to it); every other store
+ * waits for codeheap_heap_unlock().
+ *
+ * Context: @heap->lock held.
+ */
+static inline void codeheap_icache_sync(struct codeheap_heap *heap)
+{
+	lockdep_assert_held(&heap->lock);
+#if defined(CONFIG_ARM64)
+	if (heap->icache_dirty) {
+		heap->icache_dirty = false;
+		/*
+		 * A VIPT I-cache may hold the code's lines under the owner's
+		 * address, which an invalidation by the kernel's address
+		 * misses: invalidate all of it (sync_icache_aliases() in
+		 * arch/arm64/mm/flush.c; the kernel assumes VIPT aliases).
+		 */
+		if (CTR_L1IP(read_sanitised_ftr_reg(SYS_CTR_EL0)) ==
+		    CTR_EL0_L1Ip_VIPT)
+			icache_inval_all_pou();
+		kick_all_cpus_sync();
+	}
+#endif
+}
+
+/**
+ * codeheap_heap_unlock() - drop @heap->lock, code stored under it visible
+ * @heap: the heap
+ *
+ * Every command that took @heap->lock drops it here, so code it stored is
+ * seen by every CPU's instruction fetch before it returns.
+ */
+static inline void codeheap_heap_unlock(struct codeheap_heap *heap)
+{
+	codeheap_icache_sync(heap);
+	mutex_unlock(&heap->lock);
+}
 
 /**
  * codeheap_pgoff() - file offset (page index) of an address of a space

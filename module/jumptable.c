@@ -23,8 +23,6 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 
-#include <asm/cacheflush.h>
-
 #include "heap.h"
 
 /**
@@ -129,9 +127,11 @@ static unsigned long codeheap_jt_nr_pages(u32 nr_slots)
  * One aligned store of @size (4 or 8) bytes into the table's code, through
  * the kernel's mapping of its page, single-copy atomic: a thread executing
  * the word sees the old or the new value.  Then the instruction cache is
- * made coherent.  The table's pages stay committed while it lives.
+ * cleaned (every CPU synchronised when the command drops the lock: heap.h).
+ * The table's pages stay committed while it lives.
  */
-static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
+static __always_inline void codeheap_jt_poke(struct codeheap_heap *heap,
+					     struct codeheap_jt *jt,
 					     unsigned long addr, u64 val,
 					     unsigned int size)
 {
@@ -141,7 +141,7 @@ static __always_inline void codeheap_jt_poke(struct codeheap_jt *jt,
 		WRITE_ONCE(*(u64 *)kaddr, val);
 	else
 		WRITE_ONCE(*(u32 *)kaddr, lower_32_bits(val));
-	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + size);
+	codeheap_icache_clean(heap, kaddr, size);
 }
 
 /* The rest of codeheap_jt_store_locked(): 32-bit tables and far slots. */
@@ -160,12 +160,12 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 	if (jt->ia32) {
 		if (!WARN_ON_ONCE(codeheap_x86_64_near_encode_ia32(near, target,
 								   &insn)))
-			codeheap_jt_poke(jt, near, insn, 8);
+			codeheap_jt_poke(heap, jt, near, insn, 8);
 		return;
 	}
 #endif
 	if (!target) {
-		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
+		codeheap_jt_poke(heap, jt, near, CODEHEAP_JT_NEAR_TRAP,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		goto idle;
 	}
@@ -173,13 +173,20 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
 		return;
 	if (route.via_far) {
-		codeheap_jt_poke(jt, far + 8, route.far.target, 8);
+		codeheap_jt_poke(heap, jt, far + 8, route.far.target, 8);
 		if (!slot->far_ready) {
-			codeheap_jt_poke(jt, far, route.far.code, 8);
+			codeheap_jt_poke(heap, jt, far, route.far.code, 8);
 			slot->far_ready = true;
+			/*
+			 * The far slot's code changes from traps to ldr; br,
+			 * which no CPU may still fetch stale once the near
+			 * slot jumps there (arm64: not one of the
+			 * instructions that may be modified while they run).
+			 */
+			codeheap_icache_sync(heap);
 		}
 	}
-	codeheap_jt_poke(jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
+	codeheap_jt_poke(heap, jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
 	slot->far_live = route.via_far;
 	if (route.via_far)
 		return;
@@ -189,7 +196,7 @@ idle:
 	 * slot back at its own near slot, so it keeps no old target.
 	 */
 	if (slot->far_ready) {
-		codeheap_jt_poke(jt, far + 8, near, 8);
+		codeheap_jt_poke(heap, jt, far + 8, near, 8);
 		slot->far_live = false;
 	}
 }
@@ -212,13 +219,13 @@ static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
 	if (unlikely(jt->slots[i].far_live))
 		goto slow;
 	if (!target) {
-		codeheap_jt_poke(jt, near, CODEHEAP_JT_NEAR_TRAP,
+		codeheap_jt_poke(heap, jt, near, CODEHEAP_JT_NEAR_TRAP,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #if defined(CONFIG_X86_64)
 	if (!jt->ia32 && !codeheap_x86_64_near_encode(near, target, &insn)) {
-		codeheap_jt_poke(jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
+		codeheap_jt_poke(heap, jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #endif
@@ -550,15 +557,14 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 				      offset_in_page(near);
 
 			WRITE_ONCE(*(u64 *)kaddr, insn);
-			flush_icache_range((unsigned long)kaddr,
-					   (unsigned long)kaddr + 8);
+			codeheap_icache_clean(heap, kaddr, 8);
 			continue;
 		}
 #endif
 		codeheap_jt_store_locked(heap, jt, n, target);
 	}
 out_unlock:
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -597,7 +603,7 @@ int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
 			codeheap_jt_set_locked(heap, jt, e->slot, e->target,
 					       block);
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -657,7 +663,7 @@ int codeheap_heap_jt_query(struct codeheap_heap *heap,
 		ret = -ENOENT;
 	else
 		arg->target = codeheap_jt_decode_locked(heap, jt, arg->slot);
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -699,7 +705,7 @@ int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id)
 	} else {
 		ret = -ENOENT;
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	kvfree(jt);
 	return ret;
 }

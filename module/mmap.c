@@ -188,7 +188,7 @@ static void codeheap_vm_close(struct vm_area_struct *vma)
 	} else {
 		space = NULL;
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	kfree(space);
 }
 
@@ -267,7 +267,7 @@ int codeheap_fops_mmap(struct file *file, struct vm_area_struct *vma)
 	codeheap_space_link_locked(heap, space);
 	ret = 0;
 out_unlock:
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 

@@ -15,8 +15,6 @@
 #include <linux/pagemap.h>
 #include <linux/slab.h>
 
-#include <asm/cacheflush.h>
-
 #include "heap.h"
 
 static int codeheap_charge_locked(struct codeheap_heap *heap,
@@ -138,8 +136,7 @@ int codeheap_commit_locked(struct codeheap_heap *heap,
 			goto erase_pages;
 		kaddr = kmap_local_page(page);
 		codeheap_trap_fill(kaddr, PAGE_SIZE);
-		flush_icache_range((unsigned long)kaddr,
-				   (unsigned long)kaddr + PAGE_SIZE);
+		codeheap_icache_clean(heap, kaddr, PAGE_SIZE);
 		kunmap_local(kaddr);
 		list_add_tail(&page->lru, &pages);
 		if (xa_insert(&heap->pages, first + i, page, CODEHEAP_GFP))
@@ -211,8 +208,7 @@ void codeheap_fill_locked(struct codeheap_heap *heap,
 		if (page) {
 			kaddr = kmap_local_page(page);
 			codeheap_trap_fill(kaddr + off, chunk);
-			flush_icache_range((unsigned long)kaddr + off,
-					   (unsigned long)kaddr + off + chunk);
+			codeheap_icache_clean(heap, kaddr + off, chunk);
 			kunmap_local(kaddr);
 		}
 		addr += chunk;
@@ -273,7 +269,7 @@ int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 	if (space)
 		ret = codeheap_commit_locked(heap, space, addr, addr + len,
 					     true, &added);
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	mmap_read_unlock(heap->mm);
 	return ret;
 }
@@ -301,7 +297,7 @@ int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
 						 codeheap_pgoff(space, addr),
 						 len >> PAGE_SHIFT);
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	return ret;
 }
 
@@ -366,7 +362,7 @@ int codeheap_heap_protect(struct codeheap_heap *heap, unsigned long addr,
 	list_for_each_entry_safe(page, tmp, &pages, lru)
 		list_del(&page->lru);
 out_unlock:
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	mmap_read_unlock(heap->mm);
 	return ret;
 }

@@ -222,7 +222,7 @@ int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 
 	mutex_lock(&heap->lock);
 	heap->reserving = space;
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 
 	if (fixed) {
 		a = vm_mmap(heap->file, hint, len, prot,
@@ -264,7 +264,7 @@ int codeheap_space_create(struct codeheap_heap *heap, unsigned long len,
 	spare = space->pool_spare;	/* NULL once the pool took it */
 	space->pool_spare = NULL;
 	/* Linked, it is the heap's: the owner's munmap() may free it now. */
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 
 	kfree(spare);
 	if (!linked)
@@ -365,7 +365,7 @@ int codeheap_space_release(struct codeheap_heap *heap,
 		goto out_unlock;
 	}
 	space->releasing = true;
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 
 	ret = vm_munmap(space->start, space->end - space->start);
 
@@ -381,7 +381,7 @@ int codeheap_space_release(struct codeheap_heap *heap,
 	kfree(space);
 	ret = 0;
 out_unlock:
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	mutex_unlock(&heap->space_lock);
 	kfree(node);
 	return ret;

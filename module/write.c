@@ -14,8 +14,6 @@
 #include <linux/uaccess.h>
 #include <linux/uio.h>
 
-#include <asm/cacheflush.h>
-
 #include "heap.h"
 
 /* Times WRITE re-faults a source that was paged out while it held the lock. */
@@ -318,8 +316,7 @@ codeheap_write_iter_locked(struct codeheap_heap *heap,
 			copied = copy_folio_from_iter_atomic(page_folio(page),
 							     off, chunk, iter);
 		}
-		flush_icache_range((unsigned long)kaddr + off,
-				   (unsigned long)kaddr + off + copied);
+		codeheap_icache_clean(heap, kaddr + off, copied);
 		kunmap_local(kaddr);
 		if (copied != chunk)
 			goto fault;
@@ -428,7 +425,7 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 				ret = -EAGAIN;
 			}
 		}
-		mutex_unlock(&heap->lock);
+		codeheap_heap_unlock(heap);
 		if (ret != -EAGAIN)
 			return ret;
 		if (++tries > CODEHEAP_WRITE_TRIES)
@@ -506,7 +503,7 @@ codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_block *block,
 		return -EAGAIN;
 	}
 	pagefault_enable();
-	flush_icache_range((unsigned long)kaddr, (unsigned long)kaddr + e->len);
+	codeheap_icache_clean(heap, kaddr, e->len);
 	kunmap_local(kaddr);
 	return 0;
 }
@@ -557,7 +554,7 @@ int codeheap_heap_write1(struct codeheap_heap *heap,
 		heap->wr_block = block;
 		ret = codeheap_write1_locked(heap, block, e, src);
 	}
-	mutex_unlock(&heap->lock);
+	codeheap_heap_unlock(heap);
 	if (ret == -EAGAIN)	/* paged out again meanwhile: retry, slowly */
 		return codeheap_heap_write(heap, e, run, 1);
 	return ret;

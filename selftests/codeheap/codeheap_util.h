@@ -300,6 +300,38 @@ static inline void ch_fill_nop(void *p, size_t len)
 		((unsigned char *)p)[i] = ch_nop[i % CH_TRAP_LEN];
 }
 
+/*
+ * Function-call IPIs received so far, summed over every CPU (the
+ * "Function call interrupts" row of /proc/interrupts: CAL on x86, IPI1 on
+ * arm64), or -1.  On arm64 every instruction-cache synchronisation the
+ * module does interrupts each other CPU once (kick_all_cpus_sync()).
+ */
+static inline long long ch_call_ipis(void)
+{
+	FILE *f = fopen("/proc/interrupts", "r");
+	long long sum = -1;
+	char line[4096];
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *q = strchr(line, ':'), *end;
+
+		if (!q || !strstr(line, "Function call interrupts"))
+			continue;
+		sum = 0;
+		for (q++;; q = end) {
+			long long v = strtoll(q, &end, 10);
+
+			if (end == q)
+				break;
+			sum += v;
+		}
+	}
+	fclose(f);
+	return sum;
+}
+
 /* A function returning @value, in an allocation tagged @value. */
 static inline int ch_make_fn(int fd, uint32_t value, uint64_t *addr)
 {
