@@ -53,6 +53,9 @@
 #if defined(CONFIG_ARM64)
 #include <asm/cache.h>
 #include <asm/cpufeature.h>
+
+/* CTR_EL0.L1Ip of a VIPT I-cache (0b10, generated/asm/sysreg-defs.h). */
+#define CODEHEAP_CTR_L1IP_VIPT	2
 #endif
 
 #include "arch/encode.h"
@@ -389,7 +392,7 @@ static inline void codeheap_icache_sync(struct codeheap_heap *heap)
 		 * arch/arm64/mm/flush.c; the kernel assumes VIPT aliases).
 		 */
 		if (CTR_L1IP(read_sanitised_ftr_reg(SYS_CTR_EL0)) ==
-		    CTR_EL0_L1Ip_VIPT)
+		    CODEHEAP_CTR_L1IP_VIPT)
 			icache_inval_all_pou();
 		kick_all_cpus_sync();
 	}

@@ -9,7 +9,8 @@
 #      and unpacked, tools/testing/install/run.sh) and
 #      the VM runner's own judging of a guest that dies (tools/vm/selftest),
 #   3. arm64: the module booted in qemu-system-aarch64 on each Debian
-#      arm64 kernel, the CLI's selftest run there (tools/vm/arm64-check),
+#      arm64 kernel and the whole selftest suite run there, the CLI's
+#      selftest on the first (tools/vm/arm64-check),
 #      then the VM suite on each kernel given (make check: every Debian kernel
 #      series, and any EXTRA_KERNELS),
 #   4. that /boot and the host's linux-* packages are as they were,
