@@ -178,6 +178,9 @@ fuzz-vm:
 bench:
 	tools/bench/run $(BENCH_KERNELS)
 
+bench-arm64:
+	tools/bench/run --arch arm64 $(BENCH_KERNELS)
+
 bench-host:
 	tools/deps.sh bench
 	$(MAKE) -C tools/testing bench-host
@@ -190,4 +193,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module lib tools install install-module install-user install-dkms uninstall test-host test-install test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-host clean
+.PHONY: all module lib tools install install-module install-user install-dkms uninstall test-host test-install test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-arm64 bench-host clean
