@@ -881,7 +881,7 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
  * (Documentation/arm64.rst): on arm64 a COMMIT of 64 pages, a WRITE of
  * 64 entries on 64 pages and a FREE of 64 pages each interrupt every
  * other CPU once (the module did it per page, 64 times); x86-64 needs no
- * interrupt at all.
+ * interrupt of its own.
  */
 TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 {
@@ -921,7 +921,11 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 
 		TH_LOG("%s: %.2f function-call IPIs per CPU",
 		       (const char *[]){ "COMMIT", "WRITE", "FREE" }[k], per);
-		EXPECT_GT(CH_ARCH == CODEHEAP_ARCH_ARM64 ? 4.0 : 1.0, per);
+		/*
+		 * The mm's own IPIs (a decommit's TLB flush, a debug
+		 * kernel's checks) may add a few; per page would be 64.
+		 */
+		EXPECT_GT(8.0, per);
 	}
 }
 
