@@ -3,7 +3,9 @@
  * libcodeheap (tools/lib), linked in from source with this test's CC:
  * every function, its success and its error returns, the conveniences
  * (alloc_write, emit, batches, slot helper), errno preservation, the perf
- * map, fork, and concurrent use of one handle from several threads.
+ * map, fork, and concurrent use of one handle from several threads; the
+ * shadows (write here, run there), the process-wide heap and
+ * codeheap_strerror().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -562,6 +564,250 @@ TEST_F(lib, threads_share_a_handle)
 		EXPECT_EQ(NULL, bad);
 	}
 	EXPECT_EQ(0, live_allocations(self->h));
+}
+
+/* -- Shadows ------------------------------------------------------------ */
+
+TEST_F(lib, shadow_alloc_publish_run)
+{
+	unsigned char code[CH_RET_LEN], c;
+	struct codeheap_shadow s;
+	struct codeheap_lookup l;
+	int ret = -1;
+	size_t i;
+
+	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, 256, 0, NULL, NULL, 42, &s));
+	ASSERT_NE(NULL, s.mem);
+	EXPECT_NE(s.mem, s.exec);
+	EXPECT_EQ(256, s.len);
+	EXPECT_EQ((char *)s.exec - (char *)s.mem, s.offset);
+	EXPECT_EQ(0, ((uintptr_t)s.exec - (uintptr_t)s.mem) % 64);
+	ASSERT_EQ(0, codeheap_lookup(self->h, s.exec, &l));
+	EXPECT_EQ(U64(s.exec), l.start);
+	EXPECT_EQ(42, l.tag);
+	/* The shadow starts as the code is: traps. */
+	EXPECT_EQ(0, memcmp(s.mem, s.exec, s.len));
+	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
+
+	ret_code(code, 77);
+	memcpy(s.mem, code, CH_RET_LEN);
+	/* Not published yet: the code still traps. */
+	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
+	ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, NULL, 0));
+	ASSERT_EQ(0, call(s.exec, &ret));
+	EXPECT_EQ(77, ret);
+	EXPECT_EQ(0, memcmp(s.mem, s.exec, s.len));
+
+	/* The shadow is never executable. */
+	EXPECT_EQ(SIGSEGV, call(s.mem, &ret));
+
+	codeheap_shadow_destroy(&s);
+	EXPECT_EQ(NULL, s.mem);
+	EXPECT_EQ(NULL, s.exec);
+	EXPECT_EQ(0, s.len);
+	codeheap_shadow_destroy(&s);	/* harmless twice */
+	/* The code outlives its shadow. */
+	ASSERT_EQ(0, call(codeheap_ptr(l.start), &ret));
+	EXPECT_EQ(77, ret);
+	for (i = CH_RET_LEN; i < 256; i += CH_TRAP_LEN) {
+		ASSERT_EQ(0, read_byte((char *)codeheap_ptr(l.start) + i, &c));
+		EXPECT_EQ(ch_trap_byte(i), c);
+	}
+	EXPECT_EQ(0, codeheap_free(self->h, codeheap_ptr(l.start)));
+	EXPECT_EQ(0, live_allocations(self->h));
+}
+
+/* Only the spans named are copied; the rest of the shadow is not. */
+TEST_F(lib, shadow_publish_spans)
+{
+	struct codeheap_span spans[100];
+	struct codeheap_shadow s;
+	unsigned char *m, *x;
+	size_t i, len = 100 * 64;
+
+	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, len, 0, NULL, NULL, 0, &s));
+	m = s.mem;
+	x = s.exec;
+	ch_fill_nop(m, len);
+	spans[0] = (struct codeheap_span){ .off = 64, .len = 64 };
+	spans[1] = (struct codeheap_span){ .off = 640, .len = 128 };
+	ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, spans, 2));
+	for (i = 0; i < len; i += CH_INSN_ALIGN) {
+		bool in = (i >= 64 && i < 128) || (i >= 640 && i < 768);
+
+		EXPECT_EQ(in ? m[i] : ch_trap_byte(i), x[i]);
+	}
+	/* More spans than one WRITE takes: all of them land. */
+	for (i = 0; i < 100; i++)
+		spans[i] = (struct codeheap_span){ .off = i * 64, .len = 32 };
+	ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, spans, 100));
+	for (i = 0; i < len; i += CH_INSN_ALIGN)
+		if (i % 64 < 32) {
+			EXPECT_EQ(m[i], x[i]);
+		}
+	EXPECT_EQ(0, codeheap_free(self->h, s.exec));
+	codeheap_shadow_destroy(&s);
+}
+
+/* Bad spans are refused before anything is copied. */
+TEST_F(lib, shadow_publish_errors)
+{
+	struct codeheap_span spans[2];
+	struct codeheap_shadow s;
+	int saved;
+
+	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, 128, 0, NULL, NULL, 0, &s));
+	ch_fill_nop(s.mem, s.len);
+	spans[0] = (struct codeheap_span){ .off = 0, .len = 64 };
+	spans[1] = (struct codeheap_span){ .off = 64, .len = 65 };
+	errno = 99;
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, spans, 2));
+	EXPECT_EQ(99, errno);
+	spans[1] = (struct codeheap_span){ .off = 129, .len = 1 };
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, spans, 2));
+	spans[1] = (struct codeheap_span){ .off = 64, .len = 0 };
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, spans, 2));
+	spans[1] = (struct codeheap_span){ .off = 1, .len = SIZE_MAX };
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, spans, 2));
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, spans, 0));
+	EXPECT_EQ(-EINVAL, codeheap_shadow_publish(self->h, &s, NULL, 1));
+	/* Nothing of the first, valid span was copied. */
+	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
+	/* A sealed allocation: the kernel's errno comes back. */
+	ASSERT_EQ(0, codeheap_seal(self->h, s.exec));
+	saved = codeheap_shadow_publish(self->h, &s, NULL, 0);
+	EXPECT_EQ(-EPERM, saved);
+	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
+	codeheap_shadow_destroy(&s);
+}
+
+TEST_F(lib, shadow_alloc_errors)
+{
+	struct codeheap_shadow s = { 0 };
+	char lo;
+
+	EXPECT_EQ(-EINVAL, codeheap_shadow_alloc(self->h, 0, 0, NULL, NULL, 0,
+						 &s));
+	EXPECT_EQ(-EINVAL, codeheap_shadow_alloc(self->h, 64, 3, NULL, NULL,
+						 0, &s));
+	/* An empty window. */
+	EXPECT_EQ(-EINVAL, codeheap_shadow_alloc(self->h, 64, 0, &lo, &lo, 0,
+						 &s));
+	EXPECT_EQ(NULL, s.mem);
+	EXPECT_EQ(0, live_allocations(self->h));
+}
+
+/* Patching published code: attach, change, publish the changed bytes. */
+TEST_F(lib, shadow_attach_patch)
+{
+	unsigned char code[CH_RET_LEN];
+	struct codeheap_span span;
+	struct codeheap_shadow s;
+	struct codeheap_jt jt;
+	int ret = -1;
+	void *a;
+
+	ret_code(code, 5);
+	ASSERT_EQ(0, codeheap_alloc_write(self->h, code, CH_RET_LEN, 0, &a));
+	ASSERT_EQ(0, codeheap_shadow_attach(self->h, a, CH_RET_LEN, &s));
+	EXPECT_EQ(a, s.exec);
+	EXPECT_EQ(0, memcmp(s.mem, code, CH_RET_LEN));
+	EXPECT_EQ(0, ((uintptr_t)s.exec - (uintptr_t)s.mem) % 64);
+	ret_code(code, 6);
+	memcpy(s.mem, code, CH_RET_LEN);
+	span = (struct codeheap_span){ .off = 0, .len = CH_RET_LEN };
+	ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, &span, 1));
+	ASSERT_EQ(0, call(a, &ret));
+	EXPECT_EQ(6, ret);
+	codeheap_shadow_destroy(&s);
+
+	/* Inside the allocation, past its start. */
+	ASSERT_EQ(0, codeheap_shadow_attach(self->h, (char *)a + 8, 8, &s));
+	codeheap_shadow_destroy(&s);
+	EXPECT_EQ(-EINVAL, codeheap_shadow_attach(self->h, a, 0, &s));
+	/* Past the allocation's end (allocations are code_align rounded). */
+	EXPECT_EQ(-ENOENT, codeheap_shadow_attach(self->h, a,
+						  self->v->code_align + 1, &s));
+	EXPECT_EQ(-ENOENT, codeheap_shadow_attach(self->h, &ret, 4, &s));
+	ASSERT_EQ(0, codeheap_free(self->h, a));
+	EXPECT_EQ(-ENOENT, codeheap_shadow_attach(self->h, a, 4, &s));
+	/* A jump table is the kernel's. */
+	ASSERT_EQ(0, codeheap_jt_create(self->h, 4, NULL, &jt));
+	EXPECT_EQ(-ENOENT, codeheap_shadow_attach(self->h, jt.base, 4, &s));
+	EXPECT_EQ(0, codeheap_jt_destroy(self->h, &jt));
+	EXPECT_EQ(NULL, s.mem);
+}
+
+/* -- The process-wide heap and the error texts --------------------------- */
+
+static void *default_worker(void *arg)
+{
+	struct codeheap *h = NULL;
+
+	(void)arg;
+	if (codeheap_default(&h))
+		return NULL;
+	return h;
+}
+
+TEST(default_heap)
+{
+	struct codeheap *h1, *h2;
+	unsigned char code[CH_RET_LEN];
+	pthread_t t[4];
+	void *got[4], *a;
+	int i, status, ret = -1;
+	pid_t pid;
+
+	/* Threads racing for the first open all get one heap. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, default_worker, NULL));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], &got[i]));
+	ASSERT_NE(NULL, got[0]);
+	for (i = 1; i < 4; i++)
+		EXPECT_EQ(got[0], got[i]);
+	ASSERT_EQ(0, codeheap_default(&h1));
+	ASSERT_EQ(0, codeheap_default(&h2));
+	EXPECT_EQ(h1, h2);
+	EXPECT_EQ(got[0], h1);
+
+	ret_code(code, 9);
+	ASSERT_EQ(0, codeheap_alloc_write(h1, code, CH_RET_LEN, 0, &a));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct codeheap *c;
+		void *b;
+		int bad = 0;
+
+		/* The child's default heap is its own, and it may change it. */
+		bad |= codeheap_default(&c) != 0;
+		bad |= codeheap_alloc_write(c, code, CH_RET_LEN, 0, &b) != 0;
+		bad |= codeheap_free(c, b) != 0;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The parent's is untouched. */
+	ASSERT_EQ(0, codeheap_default(&h2));
+	EXPECT_EQ(h1, h2);
+	ASSERT_EQ(0, call(a, &ret));
+	EXPECT_EQ(9, ret);
+	EXPECT_EQ(0, codeheap_free(h1, a));
+}
+
+TEST(strerror_texts)
+{
+	EXPECT_NE(NULL, strstr(codeheap_strerror(-ENOENT), "modprobe codeheap"));
+	EXPECT_STREQ(codeheap_strerror(-ENOENT), codeheap_strerror(ENOENT));
+	EXPECT_NE(NULL, strstr(codeheap_strerror(-EACCES), "/dev/codeheap"));
+	EXPECT_NE(NULL, strstr(codeheap_strerror(-EPERM), "another process"));
+	EXPECT_STREQ("success", codeheap_strerror(0));
+	/* An errno codeheap never returns: the C library's text. */
+	EXPECT_STREQ(strerror(EPIPE), codeheap_strerror(-EPIPE));
+	EXPECT_NE(NULL, codeheap_strerror(-100000));
 }
 
 TEST_HARNESS_MAIN

@@ -6,11 +6,12 @@
  * Rules kept here: every function returns 0 (or a length) or -errno and
  * leaves errno as it found it; nothing prints or aborts; after
  * codeheap_open() the handle is read-only, so calls need no lock; only
- * codeheap_open() allocates memory.
+ * codeheap_open() and the shadows allocate memory.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,101 @@ CODEHEAP_EXPORT void codeheap_close(struct codeheap *h)
 	close(h->fd);
 	free(h);
 	errno = saved;
+}
+
+/* -- The process-wide heap ---------------------------------------------- */
+
+static struct codeheap *default_heap;
+
+/* In a child after fork(): the parent's heap is not the child's to change. */
+static void default_forget(void)
+{
+	struct codeheap *h = __atomic_exchange_n(&default_heap, NULL,
+						 __ATOMIC_ACQ_REL);
+
+	codeheap_close(h);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_register(void)
+{
+	pthread_atfork(NULL, NULL, default_forget);
+}
+
+CODEHEAP_EXPORT int codeheap_default(struct codeheap **hp)
+{
+	struct codeheap *h = __atomic_load_n(&default_heap, __ATOMIC_ACQUIRE);
+	struct codeheap *none = NULL;
+	int ret;
+
+	if (h) {
+		*hp = h;
+		return 0;
+	}
+	pthread_once(&default_once, default_register);
+	ret = codeheap_open(&h, 0);
+	if (ret)
+		return ret;
+	/* Two threads raced to open it: the first one's heap is the heap. */
+	if (!__atomic_compare_exchange_n(&default_heap, &none, h, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		codeheap_close(h);
+		h = none;
+	}
+	*hp = h;
+	return 0;
+}
+
+/* -- Errors -------------------------------------------------------------- */
+
+CODEHEAP_EXPORT const char *codeheap_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return "success";
+	case ENOENT:
+		return "no such allocation, table or slot; from codeheap_open(): "
+		       "/dev/codeheap does not exist, load the module "
+		       "(modprobe codeheap)";
+	case EACCES:
+		return "permission denied; from codeheap_open(): this user may "
+		       "not open /dev/codeheap (see its group and mode, "
+		       "Documentation/install.rst); from codeheap_protect(): "
+		       "code is never writable";
+	case EPERM:
+		return "not allowed: the heap belongs to another process (one "
+		       "that inherited it or received its descriptor), or the "
+		       "allocation is sealed or a jump table";
+	case ENODEV:
+		return "codeheap does not serve this process (a 32-bit ARM task "
+		       "on arm64; Documentation/arm64.rst)";
+	case ENOTTY:
+		return "not a code heap, or a module older than this library "
+		       "(update the codeheap module)";
+	case ENOMEM:
+		return "out of memory, or a codeheap limit reached (the "
+		       "module's max_* parameters, RLIMIT_MEMLOCK-like "
+		       "per-user accounting; see codeheap_info())";
+	case ENOSPC:
+		return "no room for the allocation in the address window asked "
+		       "for";
+	case EINVAL:
+		return "invalid argument (a size, alignment, flag or window)";
+	case E2BIG:
+		return "batch larger than the module's max_batch";
+	case EBUSY:
+		return "in use: the allocation is a jump table's default target, "
+		       "or no table id is left";
+	case EEXIST:
+		return "the fixed address range asked for is taken";
+	case EFAULT:
+		return "a user pointer cannot be read or written";
+	case EOVERFLOW:
+		return "an address plus a length overflows";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
 }
 
 CODEHEAP_EXPORT int codeheap_fd(const struct codeheap *h)
@@ -229,6 +325,123 @@ CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
 	}
 	*addr = a;
 	return n;
+}
+
+/* -- Shadows ------------------------------------------------------------- */
+
+/* @mem and @exec congruent modulo this many bytes. */
+#define CODEHEAP_SHADOW_CONGRUENCE 64
+
+/* Private memory for a shadow of [@exec, @exec + @len), as code holds it. */
+static int shadow_make(void *exec, size_t len, struct codeheap_shadow *s)
+{
+	uintptr_t mask = CODEHEAP_SHADOW_CONGRUENCE - 1, mem;
+	void *base;
+
+	if (len > SIZE_MAX - CODEHEAP_SHADOW_CONGRUENCE)
+		return -ENOMEM;
+	base = malloc(len + CODEHEAP_SHADOW_CONGRUENCE);
+	if (!base)
+		return -ENOMEM;
+	mem = ((uintptr_t)base & ~mask) | ((uintptr_t)exec & mask);
+	if (mem < (uintptr_t)base)
+		mem += CODEHEAP_SHADOW_CONGRUENCE;
+	s->mem = (void *)mem;
+	s->exec = exec;
+	s->len = len;
+	s->offset = (ptrdiff_t)((uintptr_t)exec - mem);
+	s->__base = base;
+	memcpy(s->mem, exec, len);
+	return 0;
+}
+
+CODEHEAP_EXPORT int codeheap_shadow_alloc(struct codeheap *h, size_t len,
+					  size_t align, const void *lo,
+					  const void *hi, uint64_t tag,
+					  struct codeheap_shadow *s)
+{
+	int saved = errno, ret;
+	void *exec;
+
+	if (!len)
+		return -EINVAL;
+	ret = codeheap_alloc_in(h, len, align, lo, hi, tag, &exec);
+	if (ret)
+		return ret;
+	ret = shadow_make(exec, len, s);
+	if (ret)
+		codeheap_free(h, exec);
+	errno = saved;
+	return ret;
+}
+
+CODEHEAP_EXPORT int codeheap_shadow_attach(struct codeheap *h, void *exec,
+					   size_t len,
+					   struct codeheap_shadow *s)
+{
+	struct codeheap_lookup l;
+	int saved = errno, ret;
+
+	if (!len)
+		return -EINVAL;
+	ret = codeheap_lookup(h, exec, &l);
+	if (ret)
+		return ret;
+	if ((l.alloc_flags & CODEHEAP_LOOKUP_JUMP_TABLE) ||
+	    len > l.start + l.len - u64(exec))
+		return -ENOENT;
+	ret = shadow_make(exec, len, s);
+	errno = saved;
+	return ret;
+}
+
+/* Spans copied per WRITE, from an array on the stack. */
+#define CODEHEAP_SHADOW_BATCH 64
+
+CODEHEAP_EXPORT int codeheap_shadow_publish(struct codeheap *h,
+					    const struct codeheap_shadow *s,
+					    const struct codeheap_span *spans,
+					    unsigned int count)
+{
+	struct codeheap_write_entry e[CODEHEAP_SHADOW_BATCH];
+	unsigned int i, n, batch = CODEHEAP_SHADOW_BATCH;
+	char *mem = s->mem, *exec = s->exec;
+	int ret;
+
+	if (!spans) {
+		if (count || !s->len)
+			return -EINVAL;
+		e[0] = codeheap_entry(exec, mem, s->len);
+		return codeheap_write_batch(h, e, 1);
+	}
+	if (!count)
+		return -EINVAL;
+	for (i = 0; i < count; i++)
+		if (!spans[i].len || spans[i].off > s->len ||
+		    spans[i].len > s->len - spans[i].off)
+			return -EINVAL;
+	if (h->info.max_batch && h->info.max_batch < batch)
+		batch = h->info.max_batch;
+	for (i = 0; i < count; i += n) {
+		n = count - i < batch ? count - i : batch;
+		for (unsigned int k = 0; k < n; k++)
+			e[k] = codeheap_entry(exec + spans[i + k].off,
+					      mem + spans[i + k].off,
+					      spans[i + k].len);
+		ret = codeheap_write_batch(h, e, n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+CODEHEAP_EXPORT void codeheap_shadow_destroy(struct codeheap_shadow *s)
+{
+	int saved = errno;
+
+	free(s->__base);
+	memset(s, 0, sizeof(*s));
+	errno = saved;
 }
 
 CODEHEAP_EXPORT int codeheap_lookup(struct codeheap *h, const void *addr,

@@ -27,7 +27,8 @@
  *   modified by the library, so every function may be called on one handle
  *   from any number of threads at once (the kernel serialises the heap).
  *   Only codeheap_close() must not race with other calls on its handle.
- * - No function allocates memory except codeheap_open().
+ * - No function allocates memory except codeheap_open(), codeheap_default()
+ *   and the shadow calls (codeheap_shadow_alloc(), codeheap_shadow_attach()).
  * - A handle belongs to the process that opened it: after fork() the child
  *   may only read (VERSION, LOOKUP, STATS, JT_QUERY); changes fail with
  *   -EPERM.
@@ -49,7 +50,7 @@ extern "C" {
 #endif
 
 /* The library's version, as in codeheap.pc and the symbol version. */
-#define CODEHEAP_LIB_VERSION "0.1.0"
+#define CODEHEAP_LIB_VERSION "0.2.0"
 
 /* The device every heap is opened from. */
 #define CODEHEAP_DEVICE "/dev/codeheap"
@@ -96,6 +97,34 @@ int codeheap_open(struct codeheap **hp, unsigned int flags);
  * exit).
  */
 void codeheap_close(struct codeheap *h);
+
+/**
+ * codeheap_default() - the process-wide heap, opened on first use
+ * @hp: output: the handle
+ *
+ * For libraries with many JIT instances in one process (regex engines,
+ * one per pattern): they share one heap instead of opening one each.  The
+ * first call opens it (codeheap_open() with no flags); later calls, from
+ * any thread, return the same handle at the cost of one atomic load.  It
+ * is never closed (do not pass it to codeheap_close()); a child process
+ * gets a heap of its own on its first call after fork().
+ *
+ * Return: 0, or the errno of codeheap_open() (the next call tries again).
+ */
+int codeheap_default(struct codeheap **hp);
+
+/**
+ * codeheap_strerror() - what an error of the library means, and what to do
+ * @err: an error the library returned (-errno), or errno itself
+ *
+ * The text names the usual cause of @err from codeheap's functions and,
+ * where the user can act (the module is not loaded, the device is not
+ * accessible), what to do.  For an errno codeheap never returns, the C
+ * library's strerror() text.
+ *
+ * Return: a constant string; never NULL.
+ */
+const char *codeheap_strerror(int err);
 
 /**
  * codeheap_fd() - the file descriptor of a heap
@@ -271,6 +300,110 @@ typedef ssize_t (*codeheap_gen_fn)(void *buf, size_t cap, void *addr,
 ssize_t codeheap_emit(struct codeheap *h, void *buf, size_t cap,
 		      uint64_t tag, codeheap_gen_fn gen, void *arg,
 		      void **addr);
+
+/* -- Shadows: write here, run there ------------------------------------ */
+
+/**
+ * struct codeheap_shadow - ordinary memory laid out like code
+ * @mem: where the JIT writes: private read-write memory, never executable
+ * @exec: where the code runs: the byte at @mem + i runs at @exec + i
+ * @len: bytes of both
+ * @offset: @exec - @mem, the *executable offset* of JITs that emit in place
+ *          (sljit's SLJIT_EXEC_OFFSET, the pointer difference of tcc)
+ * @__base: the library's own
+ *
+ * @mem and @exec are congruent modulo 64 bytes, so alignment the JIT
+ * computes on @mem holds at @exec.  Made by codeheap_shadow_alloc() or
+ * codeheap_shadow_attach(); ended by codeheap_shadow_destroy().  A shadow
+ * is plain data owned by the caller, used by one thread at a time.
+ */
+struct codeheap_shadow {
+	void *mem;
+	void *exec;
+	size_t len;
+	ptrdiff_t offset;
+	void *__base;
+};
+
+/**
+ * struct codeheap_span - a range of a shadow to publish
+ * @off: its start, in bytes from the start of the shadow
+ * @len: bytes, not 0
+ */
+struct codeheap_span {
+	size_t off;
+	size_t len;
+};
+
+/**
+ * codeheap_shadow_alloc() - allocate code and a shadow of it
+ * @h: the handle
+ * @len: bytes, not 0
+ * @align: as for codeheap_alloc_in()
+ * @lo: as for codeheap_alloc_in()
+ * @hi: as for codeheap_alloc_in()
+ * @tag: as for codeheap_alloc()
+ * @s: output
+ *
+ * Allocates @len bytes of code (codeheap_alloc_in()) and a shadow holding
+ * what they hold (traps).  The JIT writes its code into @s->mem, computing
+ * addresses against @s->exec, and codeheap_shadow_publish() copies it in.
+ * The code outlives the shadow: codeheap_free(@h, @s->exec) frees it.
+ *
+ * Return: 0; -EINVAL @len 0; -ENOMEM no memory for the shadow; or the
+ * errno of codeheap_alloc_in() (nothing is allocated on failure).
+ */
+int codeheap_shadow_alloc(struct codeheap *h, size_t len, size_t align,
+			  const void *lo, const void *hi, uint64_t tag,
+			  struct codeheap_shadow *s);
+
+/**
+ * codeheap_shadow_attach() - a shadow of code that exists
+ * @h: the handle
+ * @exec: start of the range, inside one live allocation of @h
+ * @len: bytes, not 0, inside the same allocation
+ * @s: output
+ *
+ * For code published before (to patch it: change the shadow, publish the
+ * changed bytes) and for a JIT that carves one large allocation itself.
+ * The shadow starts as a copy of the code; the range must not be
+ * PROTECTed to none.
+ *
+ * Return: 0; -EINVAL @len 0; -ENOENT the range is not inside one live
+ * allocation of @h; -ENOMEM.
+ */
+int codeheap_shadow_attach(struct codeheap *h, void *exec, size_t len,
+			   struct codeheap_shadow *s);
+
+/**
+ * codeheap_shadow_publish() - copy a shadow's changes into the code
+ * @h: the handle the shadow's code belongs to
+ * @s: the shadow
+ * @spans: @count ranges of the shadow to copy, or NULL for all of it
+ * @count: entries of @spans; 0 with a NULL @spans
+ *
+ * One WRITE for up to 64 spans, all checked before any byte is copied;
+ * more spans take one WRITE per 64 (if one fails, the ones before stay
+ * published).  The code is ready to execute on return.  A thread running
+ * the bytes being published meanwhile may execute a mix of old and new
+ * bytes: publish only code no thread is in, or switch to new code through
+ * a jump table (Documentation/writing-a-jit.rst, "Patching live code").
+ *
+ * Return: 0; -EINVAL a span empty or outside the shadow, or @count and
+ * @spans disagree; or the errno of codeheap_write_batch().
+ */
+int codeheap_shadow_publish(struct codeheap *h,
+			    const struct codeheap_shadow *s,
+			    const struct codeheap_span *spans,
+			    unsigned int count);
+
+/**
+ * codeheap_shadow_destroy() - free a shadow's memory
+ * @s: the shadow, zeroed on return
+ *
+ * The code stays as it is.  Harmless on a zeroed shadow.
+ */
+void codeheap_shadow_destroy(struct codeheap_shadow *s);
 
 /**
  * codeheap_seal() - make an allocation immutable

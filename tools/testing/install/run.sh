@@ -75,7 +75,7 @@ usr/include/codeheap/linux/codeheap.h
 usr/lib/libcodeheap.a
 usr/lib/libcodeheap.so
 usr/lib/libcodeheap.so.0
-usr/lib/libcodeheap.so.0.1.0
+usr/lib/libcodeheap.so.0.2.0
 usr/lib/pkgconfig/codeheap.pc
 usr/lib/udev/rules.d/60-codeheap.rules
 LIST

@@ -24,7 +24,7 @@ ok() { # RESULT(0 ok) NAME [details...]
 }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -33,44 +33,53 @@ out=$(make -s -C "$ROOT/tools/lib" O="$OUT/obj" DESTDIR="$DEST" PREFIX=/usr \
 ok $? "make install DESTDIR=... PREFIX=/usr" "$out"
 
 missing=
-for f in usr/lib/libcodeheap.so.0.1.0 usr/lib/libcodeheap.so.0 \
+VER=$(sed -n 's/^VERSION := //p' "$ROOT/tools/lib/Makefile")
+for f in usr/lib/libcodeheap.so.$VER usr/lib/libcodeheap.so.0 \
 	 usr/lib/libcodeheap.so usr/lib/libcodeheap.a \
 	 usr/lib/pkgconfig/codeheap.pc usr/include/codeheap.h \
 	 usr/include/codeheap/linux/codeheap.h; do
 	[ -e "$DEST/$f" ] || missing+=" $f"
 done
-[ "$(readlink "$DEST/usr/lib/libcodeheap.so.0")" = libcodeheap.so.0.1.0 ] ||
+[ "$(readlink "$DEST/usr/lib/libcodeheap.so.0")" = "libcodeheap.so.$VER" ] ||
 	missing+=" (libcodeheap.so.0 link)"
 [ -z "$missing" ]
 ok $? "installed files" "missing:$missing"
 
-soname=$(readelf -d "$DEST/usr/lib/libcodeheap.so.0.1.0" 2>&1 | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+soname=$(readelf -d "$DEST/usr/lib/libcodeheap.so.$VER" 2>&1 | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libcodeheap.so.0 ]
 ok $? "soname libcodeheap.so.0" "soname: '$soname'"
 
 # Exactly the functions codeheap.h declares (its static inlines aside),
-# each at CODEHEAP_0.1, and the version script names each of them: no
-# wildcard that would export a new function into an old version node.
+# each at the version node the version script names it in, every node
+# after the first inheriting the one before: no wildcard that would export
+# a new function into an old version node.
 decl=$(grep -E -o '^[a-z][^;(]*[^a-z_0-9]codeheap_[a-z_0-9]+\(' "$ROOT/tools/lib/codeheap.h" |
 	grep -v '^static' | sed -E 's/.*(codeheap_[a-z_0-9]+)\($/\1/' | sort)
-syms=$(nm -D --defined-only "$DEST/usr/lib/libcodeheap.so.0.1.0" | awk '{ print $3 }')
-want=$( (echo CODEHEAP_0.1; sed 's/$/@@CODEHEAP_0.1/' <<< "$decl") | sort)
-map=$(sed -n '/global:/,/local:/p' "$ROOT/tools/lib/libcodeheap.map" |
-	sed -e '1d;$d' -e 's/[[:space:];]//g' | sort)
+syms=$(nm -D --defined-only "$DEST/usr/lib/libcodeheap.so.$VER" | awk '{ print $3 }')
+# "symbol@@NODE" for each name of each node, and each node itself.
+want=$(awk '/^CODEHEAP_[0-9.]+ *\{/ { node = $1; print node; next }
+	/global:/ { on = 1; next } /local:|^}/ { on = 0 }
+	on && /codeheap_/ { gsub(/[[:space:];]/, ""); print $0 "@@" node }' \
+	"$ROOT/tools/lib/libcodeheap.map" | sort)
+map=$(grep -E -o 'codeheap_[a-z_0-9]+;' "$ROOT/tools/lib/libcodeheap.map" |
+	tr -d ';' | sort)
+chain=$(grep -E -o '^\} CODEHEAP_[0-9.]+;|^CODEHEAP_[0-9.]+' "$ROOT/tools/lib/libcodeheap.map" | tr '\n' ' ')
 count=$(wc -l <<< "$decl")
-[ "$(sort <<< "$syms")" = "$want" ] && [ "$map" = "$decl" ] && [ "$count" -ge 25 ]
-ok $? "exports the $count functions of codeheap.h, each named at CODEHEAP_0.1" \
-	"exported vs header:" "$(diff <(sort <<< "$syms") <(echo "$want"))" \
-	"version script vs header:" "$(diff <(echo "$map") <(echo "$decl"))"
+[ "$(sort <<< "$syms")" = "$want" ] && [ "$map" = "$decl" ] && [ "$count" -ge 31 ] &&
+	[ "$chain" = "CODEHEAP_0.1 CODEHEAP_0.2 } CODEHEAP_0.1; " ]
+ok $? "exports the $count functions of codeheap.h, each at its version node" \
+	"exported vs map:" "$(diff <(sort <<< "$syms") <(echo "$want"))" \
+	"version script vs header:" "$(diff <(echo "$map") <(echo "$decl"))" \
+	"node chain: $chain"
 
 if ! command -v pkg-config > /dev/null; then
-	for t in modversion shared static define-prefix; do
+	for t in modversion shared static define-prefix uninstalled; do
 		ok 1 "pkg-config $t" "pkg-config is missing (Debian package pkgconf)"
 	done
 else
 	export PKG_CONFIG_PATH=$PC PKG_CONFIG_SYSROOT_DIR=$DEST
 	v=$(pkg-config --modversion codeheap 2>&1)
-	[ "$v" = 0.1.0 ]
+	[ "$v" = "$VER" ]
 	ok $? "pkg-config --modversion codeheap" "got: $v"
 
 	# A one-file JIT client that names every function of the library.
@@ -88,6 +97,9 @@ static void *const fns[] = {
 	codeheap_decommit, codeheap_protect, codeheap_jt_create,
 	codeheap_jt_create_in, codeheap_jt_patch, codeheap_jt_patch_batch,
 	codeheap_jt_query, codeheap_jt_destroy, codeheap_perf_name,
+	codeheap_default, codeheap_strerror, codeheap_shadow_alloc,
+	codeheap_shadow_attach, codeheap_shadow_publish,
+	codeheap_shadow_destroy,
 };
 
 int main(void)
@@ -105,7 +117,7 @@ int main(void)
 		codeheap_close(h);
 		return 0;
 	}
-	printf("codeheap_open: %d\n", ret);
+	printf("codeheap_open: %d: %s\n", ret, codeheap_strerror(ret));
 	/* no module on this machine, or not allowed: both are answers */
 	return ret == -ENOENT || ret == -EACCES ? 0 : 1;
 }
@@ -125,6 +137,16 @@ PROG
 	out=$(gcc -Wall -Werror "$OUT/client.c" $flags -o "$OUT/client-relocated" 2>&1 &&
 	      LD_LIBRARY_PATH=$DEST/usr/lib "$OUT/client-relocated" 2>&1)
 	ok $? "relocated: pkg-config --define-prefix" "flags: $flags" "$out"
+
+	# Before any install: the build tree's codeheap-uninstalled.pc.
+	out=$(make -s -C "$ROOT/tools/lib" O="$OUT/uninstalled" 2>&1 &&
+	      flags=$(env -u PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_PATH="$OUT/uninstalled" \
+		      pkg-config --cflags --libs codeheap) &&
+	      echo "flags: $flags" &&
+	      grep -q -- "-L$OUT/uninstalled" <<< "$flags" &&
+	      gcc -Wall -Werror "$OUT/client.c" $flags -o "$OUT/client-uninstalled" &&
+	      LD_LIBRARY_PATH=$OUT/uninstalled "$OUT/client-uninstalled" 2>&1)
+	ok $? "uninstalled: codeheap-uninstalled.pc of the build tree" "$out"
 fi
 
 # The CLI, built with the library, where the module is not loaded.
