@@ -266,6 +266,38 @@ TEST_F(lib, emit)
 	EXPECT_EQ(1, live_allocations(self->h));
 }
 
+TEST_F(lib, emit_in_window)
+{
+	struct gen_arg g = { 0 };
+	unsigned char buf[256];
+	void *a, *b, *lo, *hi;
+	ssize_t n;
+	int ret;
+
+	ASSERT_EQ(0, codeheap_alloc(self->h, 64, 0, &a));
+	lo = (char *)a + 8192;
+	hi = (char *)a + 65536;
+	n = codeheap_emit_in(self->h, buf, sizeof(buf), 512, lo, hi, 0,
+			     gen_addr, &g, &b);
+	ASSERT_EQ(CH_RET_LEN, n);
+	EXPECT_EQ(b, g.seen);
+	EXPECT_LE(U64(lo), U64(b));
+	EXPECT_GT(U64(hi), U64(b));
+	EXPECT_EQ(0, U64(b) % 512);
+	EXPECT_EQ(0, call(b, &ret));
+	EXPECT_EQ((uint32_t)U64(b), (uint32_t)ret);
+	/* The window's errors, and nothing left allocated. */
+	EXPECT_EQ(-EINVAL, codeheap_emit_in(self->h, buf, sizeof(buf), 0, hi,
+					    lo, 0, gen_addr, &g, &b));
+	EXPECT_EQ(-EINVAL, codeheap_emit_in(self->h, buf, sizeof(buf), 48,
+					    NULL, NULL, 0, gen_addr, &g, &b));
+	g.fail = true;
+	g.ret = -E2BIG;
+	EXPECT_EQ(-E2BIG, codeheap_emit_in(self->h, buf, sizeof(buf), 0, lo,
+					   hi, 0, gen_addr, &g, &b));
+	EXPECT_EQ(2, live_allocations(self->h));
+}
+
 TEST_F(lib, seal)
 {
 	struct codeheap_lookup l;

@@ -297,10 +297,11 @@ CODEHEAP_EXPORT int codeheap_alloc_write(struct codeheap *h, const void *code,
 	return 0;
 }
 
-CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
-				      size_t cap, uint64_t tag,
-				      codeheap_gen_fn gen, void *arg,
-				      void **addr)
+CODEHEAP_EXPORT ssize_t codeheap_emit_in(struct codeheap *h, void *buf,
+					 size_t cap, size_t align,
+					 const void *lo, const void *hi,
+					 uint64_t tag, codeheap_gen_fn gen,
+					 void *arg, void **addr)
 {
 	ssize_t n;
 	void *a;
@@ -308,7 +309,7 @@ CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
 
 	if (!gen || !buf)
 		return -EINVAL;
-	ret = codeheap_alloc(h, cap, tag, &a);
+	ret = codeheap_alloc_in(h, cap, align, lo, hi, tag, &a);
 	if (ret)
 		return ret;
 	n = gen(buf, cap, a, arg);
@@ -325,6 +326,15 @@ CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
 	}
 	*addr = a;
 	return n;
+}
+
+CODEHEAP_EXPORT ssize_t codeheap_emit(struct codeheap *h, void *buf,
+				      size_t cap, uint64_t tag,
+				      codeheap_gen_fn gen, void *arg,
+				      void **addr)
+{
+	return codeheap_emit_in(h, buf, cap, 0, NULL, NULL, tag, gen, arg,
+				addr);
 }
 
 /* -- Shadows ------------------------------------------------------------- */

@@ -301,6 +301,29 @@ ssize_t codeheap_emit(struct codeheap *h, void *buf, size_t cap,
 		      uint64_t tag, codeheap_gen_fn gen, void *arg,
 		      void **addr);
 
+/**
+ * codeheap_emit_in() - codeheap_emit() with the code placed in a window
+ * @h: the handle
+ * @buf: as for codeheap_emit()
+ * @cap: as for codeheap_emit()
+ * @align: as for codeheap_alloc_in()
+ * @lo: as for codeheap_alloc_in()
+ * @hi: as for codeheap_alloc_in()
+ * @tag: as for codeheap_alloc()
+ * @gen: as for codeheap_emit()
+ * @arg: as for codeheap_emit()
+ * @addr: output: where the code is
+ *
+ * For code that must lie near something: the runtime it calls with
+ * ``call rel32``, or data it reaches with 32-bit PC-relative offsets.
+ *
+ * Return: as codeheap_emit(), and the errors of codeheap_alloc_in().
+ */
+ssize_t codeheap_emit_in(struct codeheap *h, void *buf, size_t cap,
+			 size_t align, const void *lo, const void *hi,
+			 uint64_t tag, codeheap_gen_fn gen, void *arg,
+			 void **addr);
+
 /* -- Shadows: write here, run there ------------------------------------ */
 
 /**

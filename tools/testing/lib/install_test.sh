@@ -97,7 +97,7 @@ static void *const fns[] = {
 	codeheap_decommit, codeheap_protect, codeheap_jt_create,
 	codeheap_jt_create_in, codeheap_jt_patch, codeheap_jt_patch_batch,
 	codeheap_jt_query, codeheap_jt_destroy, codeheap_perf_name,
-	codeheap_default, codeheap_strerror, codeheap_shadow_alloc,
+	codeheap_default, codeheap_emit_in, codeheap_strerror, codeheap_shadow_alloc,
 	codeheap_shadow_attach, codeheap_shadow_publish,
 	codeheap_shadow_destroy,
 };
