@@ -229,6 +229,8 @@ static inline long long ch_global(const char *name)
  *			CH_TRAP_LEN bytes (uapi: enum codeheap_arch)
  *   ch_nop		a no-op instruction, CH_TRAP_LEN bytes
  *   CH_RET_AT		the offset of ch_code_ret()'s return instruction
+ *   ch_code_load()	a function returning the 32-bit word at CH_LOAD_AT
+ *			of its own code (a constant pool), CH_LOAD_LEN bytes
  *   CH_INSN_ALIGN	the alignment of every instruction (jump targets)
  *
  * A 32-bit x86 process gets the x86-64 module's code: these bytes mean the
@@ -249,6 +251,23 @@ static inline void ch_code_ret(unsigned char code[CH_RET_LEN], uint32_t value)
 	code[0] = 0xb8;
 	memcpy(&code[1], &value, 4);
 	code[5] = 0xc3;
+}
+
+#define CH_LOAD_AT	16
+#define CH_LOAD_LEN	20
+/*
+ * call 1f; 1: pop eax; mov eax, [eax + 11]; ret; the word at 16 (the same
+ * bytes and meaning in 32- and 64-bit mode: rax there).
+ */
+static inline void ch_code_load(unsigned char code[CH_LOAD_LEN], uint32_t value)
+{
+	static const unsigned char insn[10] = {
+		0xe8, 0, 0, 0, 0, 0x58, 0x8b, 0x40, 0x0b, 0xc3,
+	};
+
+	memset(code, 0x90, CH_LOAD_AT);
+	memcpy(code, insn, sizeof(insn));
+	memcpy(&code[CH_LOAD_AT], &value, 4);
 }
 #elif defined(__aarch64__)
 #define CH_ARCH		CODEHEAP_ARCH_ARM64
@@ -271,6 +290,18 @@ static inline void ch_code_ret(unsigned char code[CH_RET_LEN], uint32_t value)
 	ch_put32(&code[0], 0x52800000 | (value & 0xffff) << 5);
 	ch_put32(&code[4], 0x72a00000 | (value >> 16) << 5);
 	ch_put32(&code[8], 0xd65f03c0);
+}
+
+#define CH_LOAD_AT	16
+#define CH_LOAD_LEN	20
+/* ldr w0, 1f; ret; nop; nop; 1: the word */
+static inline void ch_code_load(unsigned char code[CH_LOAD_LEN], uint32_t value)
+{
+	ch_put32(&code[0], 0x18000000 | (CH_LOAD_AT / 4) << 5);
+	ch_put32(&code[4], 0xd65f03c0);
+	ch_put32(&code[8], 0xd503201f);
+	ch_put32(&code[12], 0xd503201f);
+	memcpy(&code[CH_LOAD_AT], &value, 4);
 }
 #else
 #error "codeheap selftests: no machine code for this architecture"

@@ -713,6 +713,123 @@ TEST_F(lib, shadow_publish_errors)
 	codeheap_shadow_destroy(&s);
 }
 
+/*
+ * A shadow with an unreadable page: the kernel faults every source in
+ * before it copies a byte, so the publish fails with nothing written, the
+ * valid spans before the bad one included.  (A source that goes away
+ * during the copy, after that check, leaves the faulting entry's code
+ * traps: heap_test's write_source_zapped_during_copy.)
+ */
+TEST_F(lib, shadow_publish_fault_changes_nothing)
+{
+	size_t pg = getpagesize(), i, hole;
+	struct codeheap_span spans[3];
+	struct codeheap_shadow s;
+	unsigned char *m, *x;
+	uintptr_t mid;
+
+	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, 4 * pg, 0, NULL, NULL, 0,
+					   &s));
+	m = s.mem;
+	x = s.exec;
+	ch_fill_nop(m, s.len);
+	/* A page of the shadow, well inside it, made unreadable. */
+	mid = ((uintptr_t)m + pg - 1) / pg * pg + pg;
+	hole = mid - (uintptr_t)m;
+	ASSERT_LE(hole + pg, s.len);
+	ASSERT_EQ(0, mprotect((void *)mid, pg, PROT_NONE));
+
+	EXPECT_EQ(-EFAULT, codeheap_shadow_publish(self->h, &s, NULL, 0));
+	spans[0] = (struct codeheap_span){ .off = 0, .len = 64 };
+	spans[1] = (struct codeheap_span){ .off = hole - 64, .len = 128 };
+	spans[2] = (struct codeheap_span){ .off = s.len - 64, .len = 64 };
+	EXPECT_EQ(-EFAULT, codeheap_shadow_publish(self->h, &s, spans, 3));
+	for (i = 0; i < s.len; i += CH_TRAP_LEN)
+		ASSERT_EQ(0, ch_probe_trap(U64(x + i))) TH_LOG("byte %zu", i);
+
+	ASSERT_EQ(0, mprotect((void *)mid, pg, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(0, codeheap_shadow_publish(self->h, &s, spans, 3));
+	EXPECT_EQ(0, memcmp(x, m, 64));
+	EXPECT_EQ(0, memcmp(x + hole - 64, m + hole - 64, 128));
+	EXPECT_EQ(0, memcmp(x + s.len - 64, m + s.len - 64, 64));
+	EXPECT_EQ(0, ch_probe_trap(U64(x + 64)));
+	EXPECT_EQ(0, codeheap_free(self->h, s.exec));
+	codeheap_shadow_destroy(&s);
+}
+
+/*
+ * Patching live code: threads call a function that returns a word of its
+ * own constant pool while the word is republished 64 times.  They never
+ * trap or crash, and see only bytes that were written (a WRITE gives no
+ * more: Documentation/writing-a-jit.rst, "Patching live code"); the
+ * publisher sees each new word as soon as its publish returns.
+ */
+#define LIVE_ROUNDS 64
+
+struct live_arg {
+	int (*fn)(void);
+	volatile bool stop;
+	long calls, bad;
+};
+
+static void *live_worker(void *arg)
+{
+	struct live_arg *a = arg;
+	long calls = 0, bad = 0;
+
+	while (!a->stop) {
+		uint32_t v = a->fn();
+
+		for (int b = 0; b < 4; b++) {
+			unsigned int byte = (v >> (8 * b)) & 0xff;
+
+			bad += byte < 1 || byte > LIVE_ROUNDS;
+		}
+		calls++;
+	}
+	a->calls = calls;
+	a->bad = bad;
+	return NULL;
+}
+
+TEST_F(lib, shadow_patch_live_code)
+{
+	unsigned char code[CH_LOAD_LEN];
+	struct live_arg arg[2] = { 0 };
+	struct codeheap_span span = { .off = CH_LOAD_AT, .len = 4 };
+	struct codeheap_shadow s;
+	pthread_t t[2];
+	uint32_t v;
+	int i, ret = -1;
+
+	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, CH_LOAD_LEN, 0, NULL, NULL,
+					   0, &s));
+	ch_code_load(code, 0x01010101);
+	memcpy(s.mem, code, CH_LOAD_LEN);
+	ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, NULL, 0));
+	ASSERT_EQ(0, call(s.exec, &ret));
+	ASSERT_EQ(0x01010101, ret);
+	for (i = 0; i < 2; i++) {
+		arg[i].fn = (int (*)(void))s.exec;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, live_worker, &arg[i]));
+	}
+	for (i = 2; i <= LIVE_ROUNDS; i++) {
+		v = 0x01010101u * i;
+		memcpy((char *)s.mem + CH_LOAD_AT, &v, 4);
+		ASSERT_EQ(0, codeheap_shadow_publish(self->h, &s, &span, 1));
+		EXPECT_EQ(v, (uint32_t)((int (*)(void))s.exec)());
+		usleep(1000);
+	}
+	for (i = 0; i < 2; i++) {
+		arg[i].stop = true;
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		EXPECT_LT(0, arg[i].calls);
+		EXPECT_EQ(0, arg[i].bad);
+	}
+	EXPECT_EQ(0, codeheap_free(self->h, s.exec));
+	codeheap_shadow_destroy(&s);
+}
+
 TEST_F(lib, shadow_alloc_errors)
 {
 	struct codeheap_shadow s = { 0 };
