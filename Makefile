@@ -28,6 +28,9 @@
 #                         (SEED=1 OPS=1000000 FUZZ_VM_SECONDS=1800; KVER)
 #   make fault-vm         the fault-injection sweep of every command on the
 #                         debug kernel (DEBUG_KERNEL=../shared/kernels/6.12-debug)
+#   make clients          PCRE2's JIT on codeheap: its own test suites in the VM
+#                         on 6.1, 6.12 and EXTRA_KERNELS, against the stock
+#                         build on the host (CI runs it after make check)
 #   make bench-host       the pool's host micro-benchmark
 #   make bench            codeheap vs mprotect/memfd/RWX in the VM (BENCH_KERNELS),
 #                         tables in build/bench/
@@ -175,6 +178,10 @@ fuzz-vm:
 		--add build/host/vm/heapfuzz \
 		--cmd "heapfuzz --seed $(SEED) --ops $(OPS) --seconds $(FUZZ_VM_SECONDS)"
 
+# Over five minutes for the three kernels CI has: not part of make check.
+clients:
+	tools/clients/pcre2/run $(foreach k,6.1 6.12 $(EXTRA_KERNELS),--kernel $(k))
+
 bench:
 	tools/bench/run $(BENCH_KERNELS)
 
@@ -193,4 +200,4 @@ clean:
 		module/*.o module/.*.cmd
 	$(MAKE) -s -C selftests/codeheap clean OUTPUT=$(CURDIR)/selftests/codeheap
 
-.PHONY: all module lib tools install install-module install-user install-dkms uninstall test-host test-install test-vm lint check demo fuzz fuzz-vm fault-vm bench bench-arm64 bench-host clean
+.PHONY: all module lib tools install install-module install-user install-dkms uninstall test-host test-install test-vm lint check clients demo fuzz fuzz-vm fault-vm bench bench-arm64 bench-host clean

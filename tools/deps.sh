@@ -11,7 +11,8 @@
 # the Debian packages), chroot (the build chroots of trixie's and sid's
 # kernels), arm64 (cross compilers, AArch64 and AArch32, and QEMU for the
 # arm64 VM), bench (valgrind for
-# instruction counts).  Run as root, it installs
+# instruction counts), clients (PCRE2's source unpacked with dpkg-source and
+# built with its autotools build).  Run as root, it installs
 # what is missing with apt-get (no recommends); otherwise it names exactly
 # what is missing and the command that installs it, and fails.
 set -euo pipefail
@@ -33,6 +34,7 @@ declare -A pkgs=(
 	[chroot]="debootstrap zstd"
 	[arm64]="qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"
 	[bench]="valgrind"
+	[clients]="dpkg-dev gcc make libc6-dev"
 )
 
 need=()
