@@ -1024,6 +1024,59 @@ static void report_erms(void)
 	}
 }
 
+/*
+ * PCRE2's JIT end to end (tools/clients/pcre2/pcre2_bench.c, one binary per
+ * executable allocator): JIT compile + first match per pattern, and the
+ * free, with each pattern's code freed before the next and with the last
+ * 16 kept alive.
+ */
+static void report_pcre2(void)
+{
+	static const char *const alloc[] = { "codeheap", "stock", "sealloc" };
+	static const char *const mode[] = { "", "live16." };
+	static const char *const modename[] = {
+		"each freed before the next", "the last 16 kept alive" };
+	static const char *const cls[] = { "all", "small", "medium", "large",
+					   "free" };
+	char b[8][32], k[48];
+
+	if (get(&ic, "pcre2.codeheap.all") != get(&ic, "pcre2.codeheap.all"))
+		return;
+	printf("| PCRE2 JIT compile + first match, per pattern (instructions) "
+	       "| codeheap | stock sljit (RWX pages) | sljit dual map "
+	       "(--enable-jit-sealloc) | codeheap vs cheapest | codeheap's "
+	       "allocation + publication | its share | target | met |\n"
+	       "|---|---:|---:|---:|---:|---:|---:|---|---|\n");
+	for (int m = 0; m < 2; m++) {
+		for (int c = 0; c < 5; c++) {
+			double v[3], cheap, pub, r;
+
+			for (int a = 0; a < 3; a++) {
+				snprintf(k, sizeof(k), "pcre2.%s.%s%s", alloc[a],
+					 mode[m], cls[c]);
+				v[a] = get(&ic, k);
+			}
+			if (v[0] != v[0])
+				continue;
+			snprintf(k, sizeof(k), "pcre2.codeheap.%spub.%s",
+				 mode[m], cls[c]);
+			pub = get(&ic, k);
+			cheap = v[1] < v[2] || v[2] != v[2] ? v[1] : v[2];
+			r = v[0] / cheap;
+			printf("| %s: %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			       modename[m], c == 4 ? "the free" : cls[c],
+			       num(b[0], v[0]), num(b[1], v[1]),
+			       num(b[2], v[2]), ratio(b[3], v[0], cheap),
+			       num(b[4], pub), c == 4 || pub != pub ? "" :
+			       (snprintf(b[5], 32, "%.0f%%", 100 * pub / v[0]),
+				b[5]),
+			       c ? "" : "<= 1.10x the cheapest",
+			       c ? "" : yesno(r, r <= 1.10));
+		}
+	}
+	printf("\n");
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	double null, v, v2, b, m;
@@ -1165,6 +1218,8 @@ static int cmd_report(int argc, char **argv)
 	       num(b1, get(&ic, "fault.rwx")));
 	printf("| mprotect: write RW, flip to RX, call | %s | | |\n\n",
 	       num(b1, get(&ic, "fault.mprotect")));
+
+	report_pcre2();
 
 	/*
 	 * Four vCPUs share the host's cores, so spinning threads slow every
