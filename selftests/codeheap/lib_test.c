@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -846,6 +847,57 @@ TEST_F(lib, shadow_alloc_errors)
 	EXPECT_EQ(0, live_allocations(self->h));
 }
 
+/* The address space this process has mapped, in bytes (VmSize). */
+static long vm_size(void)
+{
+	char buf[4096], *p;
+	int fd = open("/proc/self/status", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "VmSize:");
+	return p ? atol(p + 7) * 1024 : -1;
+}
+
+/*
+ * No memory for the shadow (RLIMIT_AS reached, so malloc() fails while the
+ * allocation fits the heap's reservation): -ENOMEM, and the allocation the
+ * call made is freed again.
+ */
+TEST_F(lib, shadow_no_memory)
+{
+	struct codeheap_shadow s = { 0 };
+	struct rlimit old, lim;
+	size_t len = 1 << 20;
+	int alloc_ret, attach_ret;
+	void *a, *b;
+
+	/* A reservation with room for len more, then no more address space. */
+	ASSERT_EQ(0, codeheap_alloc(self->h, len, 0, &a));
+	ASSERT_EQ(0, codeheap_alloc(self->h, 64, 0, &b));
+	ASSERT_EQ(0, codeheap_free(self->h, a));
+	ASSERT_EQ(0, getrlimit(RLIMIT_AS, &old));
+	lim = old;
+	lim.rlim_cur = vm_size() + 64 * 1024;
+	ASSERT_LT(65536, (long)lim.rlim_cur);
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &lim));
+	alloc_ret = codeheap_shadow_alloc(self->h, len, 0, NULL, NULL, 0, &s);
+	attach_ret = codeheap_shadow_attach(self->h, b, 64, &s);
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &old));
+	EXPECT_EQ(-ENOMEM, alloc_ret);
+	/* 64 bytes fit in what malloc() has: attach needs no new mapping. */
+	EXPECT_EQ(0, attach_ret);
+	codeheap_shadow_destroy(&s);
+	EXPECT_EQ(1, live_allocations(self->h));
+	EXPECT_EQ(NULL, s.mem);
+}
+
 /* Patching published code: attach, change, publish the changed bytes. */
 TEST_F(lib, shadow_attach_patch)
 {
@@ -945,6 +997,35 @@ TEST(default_heap)
 	ASSERT_EQ(0, call(a, &ret));
 	EXPECT_EQ(9, ret);
 	EXPECT_EQ(0, codeheap_free(h1, a));
+}
+
+/* The open fails (no descriptor left): its errno, and the next call opens. */
+TEST(default_heap_open_fails)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct rlimit old, none = { 0, 0 };
+		struct codeheap *h = NULL;
+		int bad = 0, ret;
+
+		/* The child's first call: the parent's heap was forgotten. */
+		bad |= getrlimit(RLIMIT_NOFILE, &old) != 0;
+		none.rlim_max = old.rlim_max;
+		bad |= setrlimit(RLIMIT_NOFILE, &none) != 0;
+		ret = codeheap_default(&h);
+		bad |= (ret != -EMFILE) << 1;
+		bad |= (h != NULL) << 2;
+		bad |= (setrlimit(RLIMIT_NOFILE, &old) != 0) << 3;
+		bad |= (codeheap_default(&h) != 0 || !h) << 4;
+		_exit(bad);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST(strerror_texts)
