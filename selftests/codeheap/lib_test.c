@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1025,6 +1028,109 @@ TEST(default_heap_open_fails)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * CODEHEAP_OPEN_FALLBACK where the device does not exist: a child hides
+ * /dev/codeheap under a tmpfs in a mount namespace of its own, then checks
+ * the fallback's commands, their errors and W^X between writes.
+ * Returns a bit mask of the checks that failed.
+ */
+static int fallback_checks(void)
+{
+	unsigned char code[CH_RET_LEN];
+	const struct codeheap_version *v;
+	struct codeheap_write_entry e[2];
+	struct codeheap_shadow s;
+	struct codeheap_lookup l;
+	struct codeheap_stats st;
+	struct codeheap_jt jt;
+	struct codeheap *h;
+	int bad = 0, ret = -1;
+	void *a, *b, *r;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", "/dev", "tmpfs", 0, NULL))
+		return 1 << 30;
+	bad |= (codeheap_open(&h, 0) != -ENOENT) << 0;
+	if (codeheap_open(&h, CODEHEAP_OPEN_FALLBACK))
+		return 1 << 1;
+	v = codeheap_info(h);
+	bad |= (codeheap_fd(h) != -1) << 2;
+	bad |= (v->arch != CH_ARCH || v->code_align < CH_INSN_ALIGN ||
+		v->page_size != (uint32_t)getpagesize()) << 3;
+
+	ret_code(code, 41);
+	bad |= codeheap_alloc_write(h, code, CH_RET_LEN, 7, &a) << 4;
+	bad |= (call(a, &ret) || ret != 41) << 5;
+	/* Between writes the code is not writable, and traps past its end. */
+	bad |= (ch_probe_write(U64(a)) != SIGSEGV) << 6;
+	bad |= (ch_probe_trap(U64((char *)a + CH_RET_LEN)) != 0) << 7;
+	bad |= (codeheap_lookup(h, (char *)a + 1, &l) || l.start != U64(a) ||
+		l.tag != 7) << 8;
+	bad |= (codeheap_stats(h, &st) || st.allocations != 1) << 9;
+
+	/* WRITE's errors, every entry checked first. */
+	ret_code(code, 42);
+	e[0] = codeheap_entry(a, code, CH_RET_LEN);
+	e[1] = codeheap_entry((char *)a + v->code_align, code, 1);
+	bad |= (codeheap_write_batch(h, e, 2) != -ENOENT) << 10;
+	bad |= (call(a, &ret) || ret != 41) << 11;
+	e[1] = codeheap_entry(a, code, 0);
+	bad |= (codeheap_write_batch(h, e, 2) != -EINVAL) << 12;
+	bad |= (codeheap_write_batch(h, e, 0) != -EINVAL) << 12;
+	bad |= (codeheap_write_batch(h, e, v->max_batch + 1) != -E2BIG) << 12;
+	bad |= codeheap_write(h, a, code, CH_RET_LEN) << 13;
+	bad |= (call(a, &ret) || ret != 42) << 13;
+
+	/* Shadows and windows work as with the module. */
+	bad |= codeheap_shadow_alloc(h, 64, 0, NULL, NULL, 0, &s) << 14;
+	memcpy(s.mem, code, CH_RET_LEN);
+	bad |= codeheap_shadow_publish(h, &s, NULL, 0) << 15;
+	bad |= (call(s.exec, &ret) || ret != 42) << 15;
+	bad |= codeheap_free(h, s.exec) << 16;
+	codeheap_shadow_destroy(&s);
+	bad |= codeheap_alloc_in(h, 64, 4096, (char *)a + (1 << 24), NULL, 0,
+				 &b) << 17;
+	bad |= (U64(b) < U64(a) + (1 << 24) || U64(b) % 4096) << 17;
+	bad |= codeheap_free(h, b) << 17;
+
+	/* SEAL and FREE, and their errors. */
+	bad |= (codeheap_free(h, (char *)a + 1) != -ENOENT) << 18;
+	bad |= codeheap_seal(h, a) << 19;
+	bad |= (codeheap_write(h, a, code, 1) != -EPERM) << 19;
+	bad |= (codeheap_free(h, a) != -EPERM) << 19;
+	bad |= (codeheap_lookup(h, a, &l) || !(l.alloc_flags &
+					       CODEHEAP_LOOKUP_SEALED)) << 19;
+
+	/* What needs the module. */
+	bad |= (codeheap_jt_create(h, 1, NULL, &jt) != -EOPNOTSUPP) << 20;
+	bad |= (codeheap_reserve(h, 1 << 20, NULL, NULL, 0, 0, &r) !=
+		-EOPNOTSUPP) << 21;
+	codeheap_close(h);
+	return bad;
+}
+
+TEST(fallback_without_the_module)
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root, for a mount namespace");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int failed = fallback_checks();
+
+		if (failed)
+			fprintf(stderr, "# fallback: checks 0x%x failed\n", failed);
+		_exit(failed ? 1 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 

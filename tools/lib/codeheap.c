@@ -19,13 +19,15 @@
 #include <unistd.h>
 
 #include "codeheap.h"
+#include "fallback.h"
 
 #define CODEHEAP_EXPORT __attribute__((visibility("default")))
 
 struct codeheap {
-	int fd;
+	int fd;				/* -1 for a fallback heap */
 	int perf_fd;			/* -1 unless CODEHEAP_OPEN_PERF_MAP */
 	struct codeheap_version info;	/* VERSION at open time */
+	struct codeheap_fallback *fb;	/* CODEHEAP_OPEN_FALLBACK, no module */
 };
 
 static inline uint64_t u64(const void *p)
@@ -33,24 +35,27 @@ static inline uint64_t u64(const void *p)
 	return (uintptr_t)p;
 }
 
-/* ioctl() as 0 or -errno, errno preserved. */
+/*
+ * ioctl() as 0 or -errno, errno preserved: the device's, or the
+ * fallback's user-space version of it (fallback.c).
+ */
 static int ch_ioctl(const struct codeheap *h, unsigned long cmd, void *arg)
 {
 	int saved = errno, ret = 0;
 
-	if (ioctl(h->fd, cmd, arg))
+	if (h->fb)
+		ret = codeheap_fallback_ioctl(h->fb, cmd, arg);
+	else if (ioctl(h->fd, cmd, arg))
 		ret = -errno;
 	errno = saved;
 	return ret;
 }
 
-static int version_of(int fd, struct codeheap_version *v)
+static int version_of(const struct codeheap *h, struct codeheap_version *v)
 {
-	struct codeheap h = { .fd = fd };
-
 	memset(v, 0, sizeof(*v));
 	v->size = sizeof(*v);
-	return ch_ioctl(&h, CODEHEAP_IOC_VERSION, v);
+	return ch_ioctl(h, CODEHEAP_IOC_VERSION, v);
 }
 
 CODEHEAP_EXPORT int codeheap_open(struct codeheap **hp, unsigned int flags)
@@ -59,7 +64,7 @@ CODEHEAP_EXPORT int codeheap_open(struct codeheap **hp, unsigned int flags)
 	struct codeheap *h;
 	char path[64];
 
-	if (!hp || (flags & ~CODEHEAP_OPEN_PERF_MAP))
+	if (!hp || (flags & ~(CODEHEAP_OPEN_PERF_MAP | CODEHEAP_OPEN_FALLBACK)))
 		return -EINVAL;
 	*hp = NULL;
 	h = calloc(1, sizeof(*h));
@@ -69,9 +74,16 @@ CODEHEAP_EXPORT int codeheap_open(struct codeheap **hp, unsigned int flags)
 	h->fd = open(CODEHEAP_DEVICE, O_RDWR | O_CLOEXEC);
 	if (h->fd < 0) {
 		ret = -errno;
-		goto fail;
+		/* No module, or none for this process: only if asked for. */
+		if (!(flags & CODEHEAP_OPEN_FALLBACK) ||
+		    (ret != -ENOENT && ret != -ENODEV))
+			goto fail;
+		h->fb = codeheap_fallback_create();
+		ret = -ENOMEM;
+		if (!h->fb)
+			goto fail;
 	}
-	ret = version_of(h->fd, &h->info);
+	ret = version_of(h, &h->info);
 	if (ret)
 		goto fail;
 	if (flags & CODEHEAP_OPEN_PERF_MAP) {
@@ -89,6 +101,7 @@ CODEHEAP_EXPORT int codeheap_open(struct codeheap **hp, unsigned int flags)
 fail:
 	if (h->fd >= 0)
 		close(h->fd);
+	codeheap_fallback_destroy(h->fb);
 	free(h);
 	errno = saved;
 	return ret;
@@ -102,7 +115,9 @@ CODEHEAP_EXPORT void codeheap_close(struct codeheap *h)
 		return;
 	if (h->perf_fd >= 0)
 		close(h->perf_fd);
-	close(h->fd);
+	if (h->fd >= 0)
+		close(h->fd);
+	codeheap_fallback_destroy(h->fb);
 	free(h);
 	errno = saved;
 }
@@ -216,7 +231,7 @@ codeheap_info(const struct codeheap *h)
 CODEHEAP_EXPORT int codeheap_version(struct codeheap *h,
 				     struct codeheap_version *v)
 {
-	return version_of(h->fd, v);
+	return version_of(h, v);
 }
 
 /* -- Code memory --------------------------------------------------------- */

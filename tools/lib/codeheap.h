@@ -63,15 +63,25 @@ struct codeheap;
  * @CODEHEAP_OPEN_PERF_MAP: append a line to /tmp/perf-<pid>.map for every
  *                          codeheap_perf_name() call, so that ``perf report``
  *                          names JIT code
+ * @CODEHEAP_OPEN_FALLBACK: if the module is not there (-ENOENT) or serves
+ *                          no such process (-ENODEV), open a heap of the
+ *                          library's own instead: allocations, WRITE, SEAL,
+ *                          LOOKUP and STATS in user space with mprotect()
+ *                          flips (the pages are writable, never executable,
+ *                          while a WRITE copies); the other commands fail
+ *                          with -EOPNOTSUPP, codeheap_fd() returns -1
+ *                          (Documentation/library.rst, "Without the
+ *                          module")
  */
 enum codeheap_open_flags {
 	CODEHEAP_OPEN_PERF_MAP = 1 << 0,
+	CODEHEAP_OPEN_FALLBACK = 1 << 1,
 };
 
 /**
  * codeheap_open() - open a new, empty heap
  * @hp: output: the handle
- * @flags: 0 or %CODEHEAP_OPEN_PERF_MAP
+ * @flags: 0, %CODEHEAP_OPEN_PERF_MAP, %CODEHEAP_OPEN_FALLBACK
  *
  * Opens /dev/codeheap (close-on-exec) and reads its VERSION once, so that
  * codeheap_info() never fails.
@@ -134,7 +144,7 @@ const char *codeheap_strerror(int err);
  * calls of commands newer than the library (the device has no poll).
  * Do not close it; codeheap_close() does.
  *
- * Return: the descriptor.
+ * Return: the descriptor, or -1 for a heap of %CODEHEAP_OPEN_FALLBACK.
  */
 int codeheap_fd(const struct codeheap *h);
 
