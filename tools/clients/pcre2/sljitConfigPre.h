@@ -2,9 +2,9 @@
 /*
  * sljit's executable allocator replaced by codeheap: PCRE2 is built with
  * -DSLJIT_HAVE_CONFIG_PRE=1 and this directory on the include path, so
- * that sljitLir.h includes this file before its own configuration
- * (src/sljit/sljitConfig.h of PCRE2 lists these macros).  No file of PCRE2
- * is changed.  See Documentation/clients.rst.
+ * that sljit includes this file before its own configuration, which
+ * lists these macros.  No file of PCRE2 is changed.  See
+ * Documentation/clients.rst, "The port".
  */
 #ifndef CODEHEAP_SLJIT_CONFIG_PRE_H
 #define CODEHEAP_SLJIT_CONFIG_PRE_H
@@ -15,8 +15,9 @@
 #define SLJIT_EXECUTABLE_ALLOCATOR 0
 /*
  * With SLJIT_EXECUTABLE_ALLOCATOR 0 this only makes sljit add
- * SLJIT_EXEC_OFFSET() to every address it computes (SLJIT_ADD_EXEC_OFFSET
- * in sljitLir.c): code is written into a shadow and runs in the heap.
+ * SLJIT_EXEC_OFFSET() to every address it computes (its
+ * SLJIT_ADD_EXEC_OFFSET): code is written into a shadow and runs in the
+ * heap.
  */
 #define SLJIT_PROT_EXECUTABLE_ALLOCATOR 1
 
