@@ -103,14 +103,16 @@ conf=(--disable-shared --enable-static --enable-jit --enable-pcre2-16
 progs=(pcre2test pcre2_jit_test pcre2grep)
 
 build() { # VARIANT
-	local v=$1 obj=$OUT/$1 args=("${conf[@]}") cpp=() start shim stamp sym
+	local v=$1 obj=$OUT/$1 args=("${conf[@]}") cpp=() start shim stamp sym syms
 	start=$(date +%s)
 	mkdir -p "$obj"
 	if [ "$v" = codeheap ]; then
 		make -s -C "$ROOT/tools/lib" >&2 || die "libcodeheap build failed"
+		# Read whole first: grep -q would close the pipe on nm (pipefail).
+		syms=$(nm -g --defined-only "$ROOT/build/lib/libcodeheap.a")
 		for sym in codeheap_default codeheap_shadow_alloc codeheap_shadow_publish \
 			   codeheap_shadow_destroy codeheap_free; do
-			nm -g --defined-only "$ROOT/build/lib/libcodeheap.a" | grep -q " T $sym\$" ||
+			grep -q " T $sym\$" <<< "$syms" ||
 				die "build/lib/libcodeheap.a has no $sym (the shim needs it)"
 		done
 		cpp=(-DSLJIT_HAVE_CONFIG_PRE=1 "-I$HERE" "-I$ROOT/tools/lib" "-I$ROOT/uapi")
