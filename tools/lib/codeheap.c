@@ -431,13 +431,16 @@ CODEHEAP_EXPORT int codeheap_shadow_publish(struct codeheap *h,
 	struct codeheap_write_entry e[CODEHEAP_SHADOW_BATCH];
 	unsigned int i, n, batch = CODEHEAP_SHADOW_BATCH;
 	char *mem = s->mem, *exec = s->exec;
+	struct codeheap_span whole;
 	int ret;
 
+	/* All of it is one span. */
 	if (!spans) {
-		if (count || !s->len)
+		if (count)
 			return -EINVAL;
-		e[0] = codeheap_entry(exec, mem, s->len);
-		return codeheap_write_batch(h, e, 1);
+		whole = (struct codeheap_span){ .off = 0, .len = s->len };
+		spans = &whole;
+		count = 1;
 	}
 	if (!count)
 		return -EINVAL;
