@@ -51,13 +51,17 @@ struct fb_block {
  * @blocks: the live allocations, sorted by start
  * @nr: entries of @blocks
  * @cap: room in @blocks
- * @st: the counters STATS reports
+ * @allocated: bytes of the live allocations
+ * @mapped: bytes of their mappings (STATS: reserved and committed alike)
+ * @freed: bytes freed so far
+ * @peak_allocated: the highest @allocated so far
+ * @peak_mapped: the highest @mapped so far
  */
 struct codeheap_fallback {
 	pthread_mutex_t lock;
 	struct fb_block *blocks;
 	size_t nr, cap;
-	struct codeheap_stats st;
+	uint64_t allocated, mapped, freed, peak_allocated, peak_mapped;
 };
 
 static size_t page_size(void)
@@ -195,15 +199,12 @@ static int fb_alloc(struct codeheap_fallback *fb, struct codeheap_alloc *a)
 		(fb->nr - i) * sizeof(*fb->blocks));
 	fb->blocks[i] = b;
 	fb->nr++;
-	fb->st.allocations++;
-	fb->st.reservations++;
-	fb->st.allocated_bytes += b.len;
-	fb->st.reserved_bytes += b.map_len;
-	fb->st.committed_bytes += b.map_len;
-	if (fb->st.allocated_bytes > fb->st.peak_allocated_bytes)
-		fb->st.peak_allocated_bytes = fb->st.allocated_bytes;
-	if (fb->st.committed_bytes > fb->st.peak_committed_bytes)
-		fb->st.peak_committed_bytes = fb->st.committed_bytes;
+	fb->allocated += b.len;
+	fb->mapped += b.map_len;
+	if (fb->allocated > fb->peak_allocated)
+		fb->peak_allocated = fb->allocated;
+	if (fb->mapped > fb->peak_mapped)
+		fb->peak_mapped = fb->mapped;
 	a->addr = b.start;
 	return 0;
 
@@ -212,27 +213,32 @@ unmap:
 	return ret;
 }
 
+/* FREE's and SEAL's argument: the block starting at @a->addr. */
+static int fb_block_at(struct codeheap_fallback *fb,
+		       const struct codeheap_addr *a, struct fb_block **bp)
+{
+	if (a->flags)
+		return -EINVAL;
+	*bp = fb_find(fb, a->addr, 1);
+	if (!*bp || (*bp)->start != a->addr)
+		return -ENOENT;
+	return 0;
+}
+
 static int fb_free(struct codeheap_fallback *fb, const struct codeheap_addr *a)
 {
 	struct fb_block *b;
-	size_t i;
+	int ret = fb_block_at(fb, a, &b);
 
-	if (a->flags)
-		return -EINVAL;
-	b = fb_find(fb, a->addr, 1);
-	if (!b || b->start != a->addr)
-		return -ENOENT;
+	if (ret)
+		return ret;
 	if (b->sealed)
 		return -EPERM;
 	munmap(b->map, b->map_len);
-	fb->st.allocations--;
-	fb->st.reservations--;
-	fb->st.allocated_bytes -= b->len;
-	fb->st.reserved_bytes -= b->map_len;
-	fb->st.committed_bytes -= b->map_len;
-	fb->st.freed_bytes += b->len;
-	i = b - fb->blocks;
-	memmove(b, b + 1, (fb->nr - i - 1) * sizeof(*b));
+	fb->allocated -= b->len;
+	fb->mapped -= b->map_len;
+	fb->freed += b->len;
+	memmove(b, b + 1, (fb->nr - (b - fb->blocks) - 1) * sizeof(*b));
 	fb->nr--;
 	return 0;
 }
@@ -240,14 +246,11 @@ static int fb_free(struct codeheap_fallback *fb, const struct codeheap_addr *a)
 static int fb_seal(struct codeheap_fallback *fb, const struct codeheap_addr *a)
 {
 	struct fb_block *b;
+	int ret = fb_block_at(fb, a, &b);
 
-	if (a->flags)
-		return -EINVAL;
-	b = fb_find(fb, a->addr, 1);
-	if (!b || b->start != a->addr)
-		return -ENOENT;
-	b->sealed = 1;
-	return 0;
+	if (!ret)
+		b->sealed = 1;
+	return ret;
 }
 
 /*
@@ -313,12 +316,21 @@ static int fb_lookup(struct codeheap_fallback *fb, struct codeheap_lookup *l)
 	return 0;
 }
 
+/* Each allocation is a mapping of its own: reserved and committed alike. */
 static int fb_stats(struct codeheap_fallback *fb, struct codeheap_stats *st)
 {
 	if (st->flags || st->__reserved)
 		return -EINVAL;
-	fb->st.size = st->size;
-	*st = fb->st;
+	st->reserved_bytes = fb->mapped;
+	st->committed_bytes = fb->mapped;
+	st->allocated_bytes = fb->allocated;
+	st->freed_bytes = fb->freed;
+	st->peak_allocated_bytes = fb->peak_allocated;
+	st->peak_committed_bytes = fb->peak_mapped;
+	st->largest_free = 0;
+	st->allocations = fb->nr;
+	st->reservations = fb->nr;
+	st->jump_tables = 0;
 	return 0;
 }
 
