@@ -606,7 +606,7 @@ TEST_F(lib, threads_share_a_handle)
 
 TEST_F(lib, shadow_alloc_publish_run)
 {
-	unsigned char code[CH_RET_LEN], c;
+	unsigned char code[CH_RET_LEN];
 	struct codeheap_shadow s;
 	struct codeheap_lookup l;
 	int ret = -1;
@@ -645,10 +645,8 @@ TEST_F(lib, shadow_alloc_publish_run)
 	/* The code outlives its shadow. */
 	ASSERT_EQ(0, call(codeheap_ptr(l.start), &ret));
 	EXPECT_EQ(77, ret);
-	for (i = CH_RET_LEN; i < 256; i += CH_TRAP_LEN) {
-		ASSERT_EQ(0, read_byte((char *)codeheap_ptr(l.start) + i, &c));
-		EXPECT_EQ(ch_trap_byte(i), c);
-	}
+	for (i = CH_RET_LEN; i < 256; i += CH_TRAP_LEN)
+		ASSERT_EQ(0, ch_probe_trap(l.start + i));
 	EXPECT_EQ(0, codeheap_free(self->h, codeheap_ptr(l.start)));
 	EXPECT_EQ(0, live_allocations(self->h));
 }
@@ -690,8 +688,6 @@ TEST_F(lib, shadow_publish_errors)
 {
 	struct codeheap_span spans[2];
 	struct codeheap_shadow s;
-	int saved;
-
 	ASSERT_EQ(0, codeheap_shadow_alloc(self->h, 128, 0, NULL, NULL, 0, &s));
 	ch_fill_nop(s.mem, s.len);
 	spans[0] = (struct codeheap_span){ .off = 0, .len = 64 };
@@ -711,8 +707,7 @@ TEST_F(lib, shadow_publish_errors)
 	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
 	/* A sealed allocation: the kernel's errno comes back. */
 	ASSERT_EQ(0, codeheap_seal(self->h, s.exec));
-	saved = codeheap_shadow_publish(self->h, &s, NULL, 0);
-	EXPECT_EQ(-EPERM, saved);
+	EXPECT_EQ(-EPERM, codeheap_shadow_publish(self->h, &s, NULL, 0));
 	EXPECT_EQ(0, ch_probe_trap(U64(s.exec)));
 	codeheap_shadow_destroy(&s);
 }
@@ -854,16 +849,9 @@ TEST_F(lib, shadow_alloc_errors)
 static long vm_size(void)
 {
 	char buf[4096], *p;
-	int fd = open("/proc/self/status", O_RDONLY);
-	ssize_t n;
 
-	if (fd < 0)
+	if (read_file("/proc/self/status", buf, sizeof(buf)) <= 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
 	p = strstr(buf, "VmSize:");
 	return p ? atol(p + 7) * 1024 : -1;
 }
