@@ -1038,7 +1038,8 @@ static void report_pcre2(void)
 		"each freed before the next", "the last 16 kept alive" };
 	static const char *const cls[] = { "all", "small", "medium", "large",
 					   "free" };
-	char b[8][32], k[48];
+	char b[8][32], k[48], alt[2][48];
+	const char *const alts[] = { alt[0], alt[1], NULL };
 
 	if (get(&ic, "pcre2.codeheap.all") != get(&ic, "pcre2.codeheap.all"))
 		return;
@@ -1055,13 +1056,15 @@ static void report_pcre2(void)
 				snprintf(k, sizeof(k), "pcre2.%s.%s%s", alloc[a],
 					 mode[m], cls[c]);
 				v[a] = get(&ic, k);
+				if (a)
+					strcpy(alt[a - 1], k);
 			}
 			if (v[0] != v[0])
 				continue;
 			snprintf(k, sizeof(k), "pcre2.codeheap.%spub.%s",
 				 mode[m], cls[c]);
 			pub = get(&ic, k);
-			cheap = v[1] < v[2] || v[2] != v[2] ? v[1] : v[2];
+			cheap = best(alts);
 			r = v[0] / cheap;
 			printf("| %s: %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			       modename[m], c == 4 ? "the free" : cls[c],
