@@ -200,8 +200,6 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 					unsigned long pstart, unsigned long pend,
 					unsigned long *added)
 {
-	int ret;
-
 	lockdep_assert_held(&heap->lock);
 	*added = 0;
 	block->page = NULL;
@@ -211,11 +209,8 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 		block->page = next->page;
 	if (block->page && pend - pstart == PAGE_SIZE)
 		return 0;
-	ret = codeheap_commit_locked(heap, space, pstart, pend, false, added);
-	if (!ret && !block->page)
-		block->page = xa_load(&heap->pages,
-				      codeheap_pgoff(space, pstart));
-	return ret;
+	return codeheap_commit_locked(heap, space, pstart, pend, false, added,
+				      block->page ? NULL : &block->page);
 }
 
 /*
@@ -328,6 +323,7 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	undo->len = len;
 	undo->peak_allocated = heap->peak_allocated;
 	undo->peak_committed = heap->peak_committed;
+	undo->nr_kept = heap->nr_kept;
 
 	/*
 	 * Pages are mapped below, with mmap_lock, and only when this
@@ -415,7 +411,8 @@ release_grown:
  *
  * For a command that succeeded in the heap but could not write its answer:
  * once the caller freed the block (FREE, JT_DESTROY), this takes back what
- * the free counted and the peaks the call raised, and releases the
+ * the free counted, the peaks the call raised and the pages the free kept,
+ * and releases the
  * reservations the call grew (unless another thread allocated from them
  * meanwhile), so the failed command changed nothing.
  */
@@ -426,6 +423,7 @@ void codeheap_heap_undo(struct codeheap_heap *heap,
 	heap->freed -= undo->len;
 	heap->peak_allocated = max(undo->peak_allocated, heap->allocated);
 	heap->peak_committed = max(undo->peak_committed, heap->committed);
+	codeheap_kept_trim_locked(heap, undo->nr_kept);
 	codeheap_heap_unlock(heap);
 	codeheap_release_grown(heap, undo);
 }
@@ -506,7 +504,7 @@ void codeheap_block_free_locked(struct codeheap_heap *heap,
 	codeheap_block_unlink_locked(heap, block);
 	if (pstart < pend)
 		codeheap_decommit_locked(heap, codeheap_pgoff(space, pstart),
-					 (pend - pstart) >> PAGE_SHIFT);
+					 (pend - pstart) >> PAGE_SHIFT, true);
 	codeheap_block_put_locked(heap, block);
 }
 

@@ -127,6 +127,7 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	heap->blocks = RB_ROOT;
 	codeheap_pool_init(&heap->pool, 0, ~0ULL);
 	xa_init(&heap->pages);
+	INIT_LIST_HEAD(&heap->kept);
 	xa_init_flags(&heap->jts, XA_FLAGS_ALLOC1);
 	heap->mm = current->mm;
 	mmgrab(heap->mm);

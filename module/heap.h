@@ -104,6 +104,8 @@
 
 /* Freed block structs a heap keeps for reuse. */
 #define CODEHEAP_BLOCK_CACHE		16
+/* Decommitted pages a heap keeps for its next commits (heap->kept). */
+#define CODEHEAP_KEPT_PAGES		16
 
 /* xarray mark of a committed page that PROTECT made inaccessible. */
 #define CODEHEAP_MARK_NONE		XA_MARK_0
@@ -173,6 +175,7 @@ struct codeheap_user;
  * @grown: the reservations it made to find room, by address
  * @grown_id: and by file offset, which no other reservation ever has
  * @nr_grown: entries of @grown
+ * @nr_kept: &codeheap_heap.nr_kept before the call
  *
  * Filled by codeheap_block_alloc(), so that a command whose answer cannot
  * be written can take everything back (codeheap_heap_undo()).
@@ -184,6 +187,7 @@ struct codeheap_undo {
 	unsigned long grown[2];
 	pgoff_t grown_id[2];
 	unsigned int nr_grown;
+	unsigned int nr_kept;
 };
 
 /**
@@ -297,6 +301,12 @@ struct codeheap_write_run {
  *               and allocates code all the time), so that neither goes to
  *               the slab allocator
  * @nr_cached: entries of @block_cache in use
+ * @kept: pages decommitted whole that hold only traps (FREE, DECOMMIT),
+ *        kept for the next commits, which then need neither the page
+ *        allocator nor a fill; linked through page->lru, no mapping or
+ *        reference to them left (Documentation/design.rst, "Kept pages")
+ * @nr_kept: pages on @kept, at most %CODEHEAP_KEPT_PAGES; still charged
+ *           to the user and the global count, not to @committed
  * @icache_dirty: code was stored through the kernel's mapping since @lock
  *                was taken: codeheap_heap_unlock() synchronises every CPU's
  *                instruction fetch once (arm64; never set on x86-64)
@@ -333,6 +343,8 @@ struct codeheap_heap {
 	struct codeheap_jt *jt_hint;
 	struct codeheap_block *block_cache[CODEHEAP_BLOCK_CACHE];
 	unsigned int nr_cached;
+	struct list_head kept;
+	unsigned int nr_kept;
 	bool icache_dirty;
 };
 
@@ -558,12 +570,14 @@ void codeheap_space_unlink_locked(struct codeheap_heap *heap,
 /* pages.c */
 int codeheap_commit_locked(struct codeheap_heap *heap,
 			   struct codeheap_space *space, unsigned long start,
-			   unsigned long end, bool map, unsigned long *added);
+			   unsigned long end, bool map, unsigned long *added,
+			   struct page **page0);
 void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
-			      unsigned long nr);
+			      unsigned long nr, bool traps);
 void codeheap_fill_locked(struct codeheap_heap *heap,
 			  struct codeheap_space *space, unsigned long addr,
 			  unsigned long len, struct page *first);
+void codeheap_kept_trim_locked(struct codeheap_heap *heap, unsigned int max);
 void codeheap_pages_destroy(struct codeheap_heap *heap);
 int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 			 unsigned long len);

@@ -332,7 +332,9 @@ void codeheap_map_pages(struct codeheap_heap *heap,
 	for (addr = start; addr < end; addr += PAGE_SIZE, pgoff++) {
 		struct page *page = xa_load(&heap->pages, pgoff);
 
-		if (!page || xa_get_mark(&heap->pages, pgoff, CODEHEAP_MARK_NONE))
+		if (!page || (heap->nr_none &&
+			      xa_get_mark(&heap->pages, pgoff,
+					  CODEHEAP_MARK_NONE)))
 			continue;
 		/* -EBUSY: a fault mapped it first. */
 		vm_insert_page(vma, addr, page);

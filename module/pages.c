@@ -5,7 +5,8 @@
  * Committed pages live in heap->pages by file offset (page index); the
  * fault handler (mmap.c) reads them under RCU.  Committing charges the
  * heap, its user and the global counter and fills the pages with traps;
- * decommitting revokes their mappings and frees them.  COMMIT, DECOMMIT
+ * decommitting revokes their mappings and frees them, or keeps a few that
+ * hold only traps for the next commits (heap->kept).  COMMIT, DECOMMIT
  * and PROTECT work on page ranges of one reservation.  See heap.h for the
  * lock order.
  */
@@ -17,34 +18,87 @@
 
 #include "heap.h"
 
+/*
+ * Charges @bytes more committed to the heap, of which @kept come from
+ * heap->kept: those are charged to the user and the global count already.
+ */
 static int codeheap_charge_locked(struct codeheap_heap *heap,
-				  unsigned long bytes)
+				  unsigned long bytes, unsigned long kept)
 {
+	unsigned long more = bytes - kept;
 	struct codeheap_limits limits;
 
 	lockdep_assert_held(&heap->lock);
 	codeheap_limits_get(&limits);
 	if (heap->committed + bytes > limits.max_heap_committed)
 		return -ENOMEM;
-	if (codeheap_user_charge(heap->user, bytes, limits.max_user_committed))
+	if (more &&
+	    codeheap_user_charge(heap->user, more, limits.max_user_committed))
 		return -ENOMEM;
-	if (atomic_long_add_return(bytes, &codeheap_total_committed) >
-	    limits.max_total_committed) {
-		atomic_long_sub(bytes, &codeheap_total_committed);
-		codeheap_user_uncharge(heap->user, bytes);
+	if (more && atomic_long_add_return(more, &codeheap_total_committed) >
+		    limits.max_total_committed) {
+		atomic_long_sub(more, &codeheap_total_committed);
+		codeheap_user_uncharge(heap->user, more);
 		return -ENOMEM;
 	}
 	heap->committed += bytes;
 	return 0;
 }
 
-static void codeheap_uncharge_locked(struct codeheap_heap *heap,
-				     unsigned long bytes)
+/* Uncharges @bytes of pages given back to the page allocator. */
+static void codeheap_uncharge(struct codeheap_heap *heap, unsigned long bytes)
 {
-	lockdep_assert_held(&heap->lock);
-	heap->committed -= bytes;
+	if (!bytes)
+		return;
 	codeheap_user_uncharge(heap->user, bytes);
 	atomic_long_sub(bytes, &codeheap_total_committed);
+}
+
+/*
+ * A page for a commit, trap-filled: a kept one, or a new one.  The
+ * caller charged it (codeheap_charge_locked()).
+ */
+static struct page *codeheap_page_take_locked(struct codeheap_heap *heap)
+{
+	struct page *page;
+	void *kaddr;
+
+	lockdep_assert_held(&heap->lock);
+	page = list_first_entry_or_null(&heap->kept, struct page, lru);
+	if (page) {
+		list_del(&page->lru);
+		heap->nr_kept--;
+		return page;
+	}
+	page = alloc_page(CODEHEAP_GFP);
+	if (!page)
+		return NULL;
+	kaddr = kmap_local_page(page);
+	codeheap_trap_fill(kaddr, PAGE_SIZE);
+	codeheap_icache_clean(heap, kaddr, PAGE_SIZE);
+	kunmap_local(kaddr);
+	return page;
+}
+
+/*
+ * Gives back a page that left heap->pages and every mapping, off any list:
+ * onto heap->kept if it holds only traps (@traps), there is room below
+ * @max, and nothing else holds it (a GUP pin, a fault that found it
+ * before it left; either may outlive this call), else to the page
+ * allocator.  Return: true if it was kept (its charge stays).
+ */
+static bool codeheap_page_give_locked(struct codeheap_heap *heap,
+				      struct page *page, bool traps,
+				      unsigned int max)
+{
+	lockdep_assert_held(&heap->lock);
+	if (traps && heap->nr_kept < max && page_count(page) == 1) {
+		list_add(&page->lru, &heap->kept);
+		heap->nr_kept++;
+		return true;
+	}
+	put_page(page);
+	return false;
 }
 
 /**
@@ -52,17 +106,20 @@ static void codeheap_uncharge_locked(struct codeheap_heap *heap,
  * @heap: the heap
  * @first: the first page index (file offset in pages)
  * @nr: number of page indexes, committed or not
+ * @traps: the committed ones hold only traps, so they may be kept
  *
  * Erases the committed ones from @heap->pages, revokes their mappings and
- * frees them, uncharging what they were charged.
+ * gives them back: up to %CODEHEAP_KEPT_PAGES of them onto @heap->kept
+ * when @traps, the others to the page allocator, uncharging what they
+ * were charged.
  *
  * Context: @heap->lock held; may sleep (page locks, unmap_mapping_range()).
  */
 void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
-			      unsigned long nr)
+			      unsigned long nr, bool traps)
 {
+	unsigned long idx, n = 0, freed = 0;
 	struct page *page, *tmp;
-	unsigned long idx, n = 0;
 	LIST_HEAD(pages);
 
 	lockdep_assert_held(&heap->lock);
@@ -80,10 +137,13 @@ void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 	codeheap_revoke_pages(heap, first, nr, &pages);
 	list_for_each_entry_safe(page, tmp, &pages, lru) {
 		list_del(&page->lru);
-		put_page(page);
+		if (!codeheap_page_give_locked(heap, page, traps,
+					       CODEHEAP_KEPT_PAGES))
+			freed++;
 		cond_resched();
 	}
-	codeheap_uncharge_locked(heap, n << PAGE_SHIFT);
+	heap->committed -= n << PAGE_SHIFT;
+	codeheap_uncharge(heap, freed << PAGE_SHIFT);
 }
 
 /**
@@ -94,10 +154,11 @@ void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
  * @end: one past the last address, page aligned
  * @map: the caller holds mmap_lock: map the new pages at once
  * @added: set to the number of pages that were new
+ * @page0: if not NULL, set to the page at @start on success
  *
  * Backs every page of [@start, @end) that has no memory yet with a
- * trap-filled page, all or nothing, charged to the heap, its user and the
- * global limit.
+ * trap-filled page, kept ones first, all or nothing, charged to the heap,
+ * its user and the global limit.
  *
  * Context: @heap->lock held.
  * Return: 0 or -ENOMEM (nothing changed).
@@ -105,42 +166,46 @@ void codeheap_decommit_locked(struct codeheap_heap *heap, pgoff_t first,
 int codeheap_commit_locked(struct codeheap_heap *heap,
 			   struct codeheap_space *space,
 			   unsigned long start, unsigned long end,
-			   bool map, unsigned long *added)
+			   bool map, unsigned long *added, struct page **page0)
 {
 	pgoff_t first = codeheap_pgoff(space, start);
 	unsigned long nr = (end - start) >> PAGE_SHIFT, i, missing = 0;
-	struct page *page, *tmp;
+	unsigned int was_kept = heap->nr_kept, reuse;
+	struct page *page, *tmp, *first_page = NULL;
 	LIST_HEAD(pages);
 	int ret;
 
 	lockdep_assert_held(&heap->lock);
-	for (i = 0; i < nr; i++)
-		if (!xa_load(&heap->pages, first + i))
+	for (i = 0; i < nr; i++) {
+		page = xa_load(&heap->pages, first + i);
+		if (!i)
+			first_page = page;
+		if (!page)
 			missing++;
+	}
 	*added = missing;
 	if (!missing)
-		return 0;
+		goto out;
 
-	ret = codeheap_charge_locked(heap, missing << PAGE_SHIFT);
+	reuse = min_t(unsigned long, missing, was_kept);
+	ret = codeheap_charge_locked(heap, missing << PAGE_SHIFT,
+				     (unsigned long)reuse << PAGE_SHIFT);
 	if (ret)
 		return ret;
 
 	/* Each new page goes in at once, in index order: see erase_pages. */
 	for (i = 0; i < nr; i++) {
-		void *kaddr;
-
-		if (xa_load(&heap->pages, first + i))
+		/* With every page missing, there is nothing to look up. */
+		if (missing < nr && xa_load(&heap->pages, first + i))
 			continue;
-		page = alloc_page(CODEHEAP_GFP);
+		page = codeheap_page_take_locked(heap);
 		if (!page)
 			goto erase_pages;
-		kaddr = kmap_local_page(page);
-		codeheap_trap_fill(kaddr, PAGE_SIZE);
-		codeheap_icache_clean(heap, kaddr, PAGE_SIZE);
-		kunmap_local(kaddr);
 		list_add_tail(&page->lru, &pages);
 		if (xa_insert(&heap->pages, first + i, page, CODEHEAP_GFP))
 			goto erase_pages;
+		if (!i)
+			first_page = page;
 	}
 	list_for_each_entry_safe(page, tmp, &pages, lru)
 		list_del(&page->lru);
@@ -148,6 +213,9 @@ int codeheap_commit_locked(struct codeheap_heap *heap,
 	heap->peak_committed = max(heap->peak_committed, heap->committed);
 	if (map)
 		codeheap_map_pages(heap, space, start, end);
+out:
+	if (page0)
+		*page0 = first_page;
 	return 0;
 
 erase_pages:
@@ -166,11 +234,19 @@ erase_pages:
 			xa_erase(&heap->pages, first + i++);
 	}
 	codeheap_revoke_pages(heap, first, nr, &pages);
+	/*
+	 * As many pages as were taken off @heap->kept go back (every page
+	 * here holds only traps), so that the kept count, and with it the
+	 * charges, end as they began; the others are freed.
+	 */
 	list_for_each_entry_safe(page, tmp, &pages, lru) {
 		list_del(&page->lru);
-		put_page(page);
+		codeheap_page_give_locked(heap, page, true, was_kept);
 	}
-	codeheap_uncharge_locked(heap, missing << PAGE_SHIFT);
+	heap->committed -= missing << PAGE_SHIFT;
+	/* Charged: the new pages; kept pages not given back are freed. */
+	codeheap_uncharge(heap, (missing - reuse + was_kept - heap->nr_kept) <<
+				PAGE_SHIFT);
 	return -ENOMEM;
 }
 
@@ -213,6 +289,32 @@ void codeheap_fill_locked(struct codeheap_heap *heap,
 		}
 		addr += chunk;
 	}
+}
+
+/**
+ * codeheap_kept_trim_locked() - free kept pages down to a count
+ * @heap: the heap
+ * @max: how many to keep at most
+ *
+ * For a failed command whose undo (a FREE) kept pages the command had not
+ * found kept: freeing them leaves the charges as the command found them.
+ *
+ * Context: @heap->lock held.
+ */
+void codeheap_kept_trim_locked(struct codeheap_heap *heap, unsigned int max)
+{
+	struct page *page;
+	unsigned long n = 0;
+
+	lockdep_assert_held(&heap->lock);
+	while (heap->nr_kept > max) {
+		page = list_first_entry(&heap->kept, struct page, lru);
+		list_del(&page->lru);
+		heap->nr_kept--;
+		put_page(page);
+		n++;
+	}
+	codeheap_uncharge(heap, n << PAGE_SHIFT);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -268,7 +370,7 @@ int codeheap_heap_commit(struct codeheap_heap *heap, unsigned long addr,
 	space = codeheap_range_space(heap, addr, len);
 	if (space)
 		ret = codeheap_commit_locked(heap, space, addr, addr + len,
-					     true, &added);
+					     true, &added, NULL);
 	codeheap_heap_unlock(heap);
 	mmap_read_unlock(heap->mm);
 	return ret;
@@ -295,7 +397,7 @@ int codeheap_heap_decommit(struct codeheap_heap *heap, unsigned long addr,
 		if (!ret)
 			codeheap_decommit_locked(heap,
 						 codeheap_pgoff(space, addr),
-						 len >> PAGE_SHIFT);
+						 len >> PAGE_SHIFT, true);
 	}
 	codeheap_heap_unlock(heap);
 	return ret;
@@ -372,16 +474,23 @@ out_unlock:
  * @heap: the heap; nothing maps its pages any more (see
  *        codeheap_heap_destroy())
  *
- * Uncharges what they were charged, without revoking anything.
+ * Frees the committed pages and the kept ones, uncharging what they were
+ * charged, without revoking anything.
  */
 void codeheap_pages_destroy(struct codeheap_heap *heap)
 {
 	struct page *page;
 	unsigned long idx;
 
+	struct page *tmp;
+
 	xa_for_each(&heap->pages, idx, page)
 		put_page(page);
 	xa_destroy(&heap->pages);
-	codeheap_user_uncharge(heap->user, heap->committed);
-	atomic_long_sub(heap->committed, &codeheap_total_committed);
+	list_for_each_entry_safe(page, tmp, &heap->kept, lru) {
+		list_del(&page->lru);
+		put_page(page);
+	}
+	codeheap_uncharge(heap, heap->committed +
+			  ((unsigned long)heap->nr_kept << PAGE_SHIFT));
 }

@@ -134,7 +134,7 @@ void codeheap_space_unlink_locked(struct codeheap_heap *heap,
 	/* RELEASE took the free range out already. */
 	if (!space->releasing)
 		codeheap_space_unpool_locked(heap, space);
-	codeheap_decommit_locked(heap, space->pgoff, len >> PAGE_SHIFT);
+	codeheap_decommit_locked(heap, space->pgoff, len >> PAGE_SHIFT, false);
 	rb_erase(&space->node, &heap->spaces);
 	space->linked = false;
 	heap->reserved -= len;

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1094,6 +1095,140 @@ TEST_F(heap, free_decommits_up_to_the_fence)
 	ASSERT_EQ(0, ch_free(self->fd, a));
 	ASSERT_EQ(0, ch_stats(self->fd, &st));
 	EXPECT_EQ(0, st.committed_bytes);
+}
+
+/*
+ * 0 if the page at @addr is readable and holds only traps, the signal a
+ * read raised, or -1.
+ */
+static int page_is_traps(uint64_t addr, long page)
+{
+	unsigned char *want = malloc(page);
+	int ret = ch_probe_read(addr, NULL);
+
+	if (!want)
+		return -1;
+	ch_fill_trap(want, page);
+	if (!ret && memcmp(PTR(addr), want, page))
+		ret = -1;
+	free(want);
+	return ret;
+}
+
+/*
+ * A heap keeps up to 16 pages that FREE or DECOMMIT gave back whole, for
+ * its next commits (Documentation/design.rst, "Kept pages"): only pages
+ * that hold nothing but traps.  A reservation that ends with code in it
+ * gives its pages to the kernel, so the next commit, in any reservation,
+ * finds traps; a kept page PROTECTed to none before comes back accessible.
+ */
+TEST_F(heap, kept_pages_hold_only_traps)
+{
+	uint64_t r1, r2, a, p = self->page;
+	unsigned char *code = malloc(p);
+	struct codeheap_stats st;
+
+	ASSERT_NE(NULL, code);
+	ch_fill_nop(code, p);
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &r1));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, p, r1, r1 + 4 * p, 1, &a));
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, p));
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	EXPECT_EQ(SIGSEGV, ch_probe_read(a, NULL));
+	/* The kept page comes back, filled by the FREE. */
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, p, r1 + p, r1 + 4 * p, 2, &a));
+	EXPECT_EQ(0, page_is_traps(a, p));
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, p));
+
+	/* The reservation ends with code in it: nothing of it is kept. */
+	ASSERT_EQ(0, munmap(PTR(r1), 4 * p));
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &r2));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, p, r2, r2 + 4 * p, 3, &a));
+	EXPECT_EQ(0, page_is_traps(a, p));
+
+	/* DECOMMIT keeps a page PROTECTed to none; it is no longer none. */
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, r2 + 2 * p, p, 0));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, r2 + 2 * p, p, 0));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, r2 + 2 * p, p,
+			      0));
+	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, r2 + 3 * p, p, 0));
+	EXPECT_EQ(0, page_is_traps(r2 + 3 * p, p));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, 64, 0, r2 + 3 * p, r2 + 4 * p, 4,
+				 &a));
+	ASSERT_EQ(0, ch_stats(self->fd, &st));
+	EXPECT_EQ(2 * p, st.committed_bytes);
+	free(code);
+}
+
+/*
+ * Kept pages are memory the heap holds: the user's and the global
+ * committed counts keep them, STATS does not, and at most 16 are kept;
+ * the heap's end gives them back.
+ */
+TEST_F(heap, kept_pages_are_bounded_and_charged)
+{
+	long long base = ch_global("committed_bytes");
+	uint64_t addr, p = self->page;
+	struct codeheap_stats st;
+	int fd;
+
+	ASSERT_LE(0, base);
+	fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ch_reserve(fd, 64 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_range(fd, CODEHEAP_IOC_COMMIT, addr, 32 * p, 0));
+	EXPECT_EQ(base + 32 * (long long)p, ch_global("committed_bytes"));
+	ASSERT_EQ(0, ch_range(fd, CODEHEAP_IOC_DECOMMIT, addr, 32 * p, 0));
+	ASSERT_EQ(0, ch_stats(fd, &st));
+	EXPECT_EQ(0, st.committed_bytes);
+	EXPECT_EQ(base + 16 * (long long)p, ch_global("committed_bytes"));
+	/* Eight come from the kept ones, charged already. */
+	ASSERT_EQ(0, ch_range(fd, CODEHEAP_IOC_COMMIT, addr + 32 * p, 8 * p, 0));
+	EXPECT_EQ(base + 16 * (long long)p, ch_global("committed_bytes"));
+	/* Twenty: eight kept, twelve new. */
+	ASSERT_EQ(0, ch_range(fd, CODEHEAP_IOC_COMMIT, addr, 20 * p, 0));
+	EXPECT_EQ(base + 28 * (long long)p, ch_global("committed_bytes"));
+	ASSERT_EQ(0, ch_stats(fd, &st));
+	EXPECT_EQ(28 * p, st.committed_bytes);
+	ASSERT_EQ(0, ch_range(fd, CODEHEAP_IOC_DECOMMIT, addr + 32 * p, 8 * p,
+			      0));
+	EXPECT_EQ(base + 28 * (long long)p, ch_global("committed_bytes"));
+	/* The mapping holds the file: the heap ends with both gone. */
+	ASSERT_EQ(0, munmap(PTR(addr), 64 * p));
+	close(fd);
+	EXPECT_EQ(base, ch_global("committed_bytes"));
+}
+
+/*
+ * A page something else still holds (here a pipe, by vmsplice()) is not
+ * kept: reused, it would show that holder the next code written into it.
+ */
+TEST_F(heap, pinned_page_is_not_kept)
+{
+	uint64_t addr, a, p = self->page;
+	unsigned char *code = malloc(p), *seen = malloc(p);
+	struct iovec iov;
+	int pfd[2];
+
+	ASSERT_NE(NULL, code);
+	ASSERT_NE(NULL, seen);
+	ASSERT_EQ(0, ch_reserve(self->fd, 4 * p, 0, 0, &addr));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, p, addr, addr + 4 * p, 1, &a));
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_LE((long)p, fcntl(pfd[1], F_SETPIPE_SZ, (int)p));
+	iov = (struct iovec){ .iov_base = PTR(a), .iov_len = p };
+	ASSERT_EQ((ssize_t)p, vmsplice(pfd[1], &iov, 1, 0));
+	ASSERT_EQ(0, ch_free(self->fd, a));
+	ASSERT_EQ(0, ch_alloc_in(self->fd, p, p, addr, addr + 4 * p, 2, &a));
+	ch_fill_nop(code, p);
+	ASSERT_EQ(0, ch_write1(self->fd, a, code, p));
+	ASSERT_EQ((ssize_t)p, read(pfd[0], seen, p));
+	ch_fill_trap(code, p);
+	EXPECT_EQ(0, memcmp(seen, code, p));
+	close(pfd[0]);
+	close(pfd[1]);
+	free(code);
+	free(seen);
 }
 
 /*

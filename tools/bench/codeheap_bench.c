@@ -1368,6 +1368,9 @@ static int cmd_loop(int argc, char **argv)
 
 			ch_ioctl(CODEHEAP_IOC_VERSION, &v);
 		}
+		/* A block alone on its page: ALLOC commits, FREE decommits. */
+		a = ch_alloc(PAGE, PAGE);
+		ch_free(a);
 	}
 	return 0;
 }

@@ -434,6 +434,9 @@ static int do_jt_patch1(struct ctx *c, uint32_t id, uint32_t slot,
 					 * F2 */
 #define S_FAR		(1u << 5)	/* RFAR (base + 6 GiB, 4 pages) holding
 					 * F3 (returns 3), out of rel32 reach */
+#define S_KEPT		(1u << 6)	/* R0 pages 4-5 committed and
+					 * decommitted: two pages the heap
+					 * keeps for its next commits */
 
 static int globals(long long *heaps, long long *comm, long long *res)
 {
@@ -494,6 +497,13 @@ static int setup_state(struct ctx *c, unsigned int flags, const char **step)
 		STEP("reserve R2", do_reserve(c, c->r2, 4 * PAGE));
 		STEP("J1", do_jt_create(c, 4, c->f1, c->r2, c->r2 + 4 * PAGE));
 		STEP("J1 slot 0", do_jt_patch1(c, c->jt[1].id, 0, c->f2));
+	}
+	if (flags & S_KEPT) {
+		STEP("commit R0 4-5", do_range(c, CODEHEAP_IOC_COMMIT,
+					       c->r0 + 4 * PAGE, 2 * PAGE, 0));
+		STEP("decommit R0 4-5", do_range(c, CODEHEAP_IOC_DECOMMIT,
+						 c->r0 + 4 * PAGE, 2 * PAGE,
+						 0));
 	}
 	if (flags & S_FAR) {
 		STEP("reserve RFAR", do_reserve(c, c->rfar, 4 * PAGE));
@@ -1107,6 +1117,7 @@ static const struct scenario scenarios[] = {
 	{ "release", 0, 0, run_release, EIOCTL },
 	{ "commit", 0, 0, run_commit, EIOCTL },
 	{ "commit/big", 0, 1, run_commit, EIOCTL },
+	{ "commit-kept", S_KEPT, 0, run_commit, EIOCTL },
 	{ "decommit", S_R1FULL, 0, run_decommit, EIOCTL },
 	{ "decommit/big", S_R1FULL, 1, run_decommit, EIOCTL },
 	{ "protect-none", 0, 0, run_protect_none, EIOCTL },
@@ -1115,6 +1126,7 @@ static const struct scenario scenarios[] = {
 	{ "alloc-fit/big", 0, 1, run_alloc_fit, EIOCTL },
 	{ "alloc-grow", 0, 0, run_alloc_grow, EIOCTL },
 	{ "alloc-grow/big", 0, 1, run_alloc_grow, EIOCTL },
+	{ "alloc-grow-kept/big", S_KEPT, 1, run_alloc_grow, EIOCTL },
 	{ "free", S_J1, 0, run_free, EIOCTL },
 	{ "free/big", S_J1, 1, run_free, EIOCTL },
 	{ "seal", 0, 0, run_seal, EIOCTL },
