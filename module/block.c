@@ -200,6 +200,8 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 					unsigned long pstart, unsigned long pend,
 					unsigned long *added)
 {
+	int ret;
+
 	lockdep_assert_held(&heap->lock);
 	*added = 0;
 	block->page = NULL;
@@ -209,8 +211,19 @@ static int codeheap_block_commit_locked(struct codeheap_heap *heap,
 		block->page = next->page;
 	if (block->page && pend - pstart == PAGE_SIZE)
 		return 0;
-	return codeheap_commit_locked(heap, space, pstart, pend, false, added,
-				      block->page ? NULL : &block->page);
+	ret = codeheap_commit_locked(heap, space, pstart, pend, false, added,
+				     block->page ? NULL : &block->page);
+	/*
+	 * New pages are mapped with mmap_lock, which ranks outside the heap
+	 * lock: taken without waiting, here (a trylock adds no lock order),
+	 * or else by the caller once the heap lock is dropped (*@added).
+	 */
+	if (!ret && *added && mmap_read_trylock(heap->mm)) {
+		codeheap_map_pages(heap, space, pstart, pend);
+		mmap_read_unlock(heap->mm);
+		*added = 0;
+	}
+	return ret;
 }
 
 /*
@@ -326,9 +339,9 @@ int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 	undo->nr_kept = heap->nr_kept;
 
 	/*
-	 * Pages are mapped below, with mmap_lock, and only when this
-	 * allocation committed new ones: most allocations land in pages
-	 * that are already committed and mapped.
+	 * Pages are mapped with mmap_lock, and only when this allocation
+	 * committed new ones (most land in pages that are committed and
+	 * mapped already): at once if mmap_lock is free, else below.
 	 */
 	pstart = round_down(start, PAGE_SIZE);
 	pend = PAGE_ALIGN(start + len);

@@ -25,7 +25,9 @@
  *   heap->space_lock  (RESERVE, RELEASE, growth: held across vm_mmap()
  *                      and vm_munmap(), which take mmap_lock)
  *   mmap_lock         (taken for read by commands that map pages; the mm
- *                      takes it around .mmap, .close and .fault)
+ *                      takes it around .mmap, .close and .fault; ALLOC
+ *                      trylocks it under heap->lock, falling back to
+ *                      dropping heap->lock first)
  *   heap->lock        (every field of the heap not stated otherwise)
  *   page lock         (decommit and revoke wait for in-flight faults)
  *   i_mmap_rwsem      (unmap_mapping_range())

@@ -1179,9 +1179,16 @@ static int cmd_report(int argc, char **argv)
 	v = get(&ic, "af.1k");
 	v2 = get(&ic, "af.1m");
 	b = get(&ic, "af.malloc");
-	snprintf(t, sizeof(t), "<= 2x null ioctl at 1k (%.2fx)", v / null);
-	line("ALLOC+FREE 256 B", "1,000 live allocations", "af.1k", b, t,
-	     yesno(v, v <= 2 * null));
+	{
+		/* SPEC 8 judges ALLOC and FREE each, the pair only for growth. */
+		double a = get(&ic, "af.1k.alloc"), f = get(&ic, "af.1k.free");
+
+		snprintf(t, sizeof(t),
+			 "ALLOC and FREE each <= 1.5x null ioctl at 1k "
+			 "(%.2fx, %.2fx)", a / null, f / null);
+		line("ALLOC+FREE 256 B", "1,000 live allocations", "af.1k", b,
+		     t, yesno(a + f, a <= 1.5 * null && f <= 1.5 * null));
+	}
 	line("ALLOC+FREE 256 B", "100,000 live allocations", "af.100k", b, "",
 	     "");
 	snprintf(t, sizeof(t), "<= 1.5x growth from 1k to 1M (%.2fx)", v2 / v);
