@@ -425,9 +425,8 @@ release_grown:
  * For a command that succeeded in the heap but could not write its answer:
  * once the caller freed the block (FREE, JT_DESTROY), this takes back what
  * the free counted, the peaks the call raised and the pages the free kept,
- * and releases the
- * reservations the call grew (unless another thread allocated from them
- * meanwhile), so the failed command changed nothing.
+ * and releases the reservations the call grew (unless another thread
+ * allocated from them meanwhile), so the failed command changed nothing.
  */
 void codeheap_heap_undo(struct codeheap_heap *heap,
 			const struct codeheap_undo *undo)

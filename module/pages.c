@@ -291,6 +291,23 @@ void codeheap_fill_locked(struct codeheap_heap *heap,
 	}
 }
 
+/* Frees kept pages down to @max; returns how many, still charged. */
+static unsigned long codeheap_kept_free(struct codeheap_heap *heap,
+					unsigned int max)
+{
+	struct page *page;
+	unsigned long n = 0;
+
+	while (heap->nr_kept > max) {
+		page = list_first_entry(&heap->kept, struct page, lru);
+		list_del(&page->lru);
+		heap->nr_kept--;
+		put_page(page);
+		n++;
+	}
+	return n;
+}
+
 /**
  * codeheap_kept_trim_locked() - free kept pages down to a count
  * @heap: the heap
@@ -303,18 +320,8 @@ void codeheap_fill_locked(struct codeheap_heap *heap,
  */
 void codeheap_kept_trim_locked(struct codeheap_heap *heap, unsigned int max)
 {
-	struct page *page;
-	unsigned long n = 0;
-
 	lockdep_assert_held(&heap->lock);
-	while (heap->nr_kept > max) {
-		page = list_first_entry(&heap->kept, struct page, lru);
-		list_del(&page->lru);
-		heap->nr_kept--;
-		put_page(page);
-		n++;
-	}
-	codeheap_uncharge(heap, n << PAGE_SHIFT);
+	codeheap_uncharge(heap, codeheap_kept_free(heap, max) << PAGE_SHIFT);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -482,15 +489,9 @@ void codeheap_pages_destroy(struct codeheap_heap *heap)
 	struct page *page;
 	unsigned long idx;
 
-	struct page *tmp;
-
 	xa_for_each(&heap->pages, idx, page)
 		put_page(page);
 	xa_destroy(&heap->pages);
-	list_for_each_entry_safe(page, tmp, &heap->kept, lru) {
-		list_del(&page->lru);
-		put_page(page);
-	}
 	codeheap_uncharge(heap, heap->committed +
-			  ((unsigned long)heap->nr_kept << PAGE_SHIFT));
+			  (codeheap_kept_free(heap, 0) << PAGE_SHIFT));
 }
