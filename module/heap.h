@@ -233,19 +233,12 @@ struct codeheap_batch {
 	u64 data[];
 };
 
-/**
- * struct codeheap_write_run - entries of a WRITE copied as one
- * @first: index of the run's first entry; the run ends where the next
- *         run begins
- * @segs: separate source segments of the run (1: one contiguous source)
- * @space: the reservation of the run's destinations, set under the heap
- *         lock by the validation
+/*
+ * Scratch room WRITE needs per entry, after the entries (write.c's
+ * struct codeheap_write_run), and JT_PATCH (a block pointer).
  */
-struct codeheap_write_run {
-	unsigned int first;
-	unsigned int segs;
-	struct codeheap_space *space;
-};
+#define CODEHEAP_WRITE_SCRATCH		16
+#define CODEHEAP_JT_PATCH_SCRATCH	sizeof(void *)
 
 /**
  * struct codeheap_heap - one heap, the private data of one open file
@@ -295,7 +288,9 @@ struct codeheap_write_run {
  * @wr_page: the page the last WRITE copied into, found without an xarray
  *           walk when the next copy goes to the same page; NULL once any
  *           page leaves @pages
- * @wr_pgoff: the page index of @wr_page
+ * @wr_addr: the user address of @wr_page; a page leaves the heap only
+ *           through codeheap_decommit_locked(), which forgets @wr_page,
+ *           so no other page is ever found at that address
  * @jt_hint: the jump table looked up last (JT_PATCH, JT_QUERY), found
  *           without an xarray walk by the next lookup; NULL once that
  *           table is gone
@@ -341,7 +336,7 @@ struct codeheap_heap {
 	unsigned long nr_none;
 	struct codeheap_block *wr_block;
 	struct page *wr_page;
-	pgoff_t wr_pgoff;
+	unsigned long wr_addr;
 	struct codeheap_jt *jt_hint;
 	struct codeheap_block *block_cache[CODEHEAP_BLOCK_CACHE];
 	unsigned int nr_cached;
@@ -611,11 +606,8 @@ void codeheap_block_put_locked(struct codeheap_heap *heap,
 
 /* write.c */
 int codeheap_heap_write(struct codeheap_heap *heap,
-			const struct codeheap_write_entry *e,
-			struct codeheap_write_run *runs, unsigned int count);
-int codeheap_heap_write1(struct codeheap_heap *heap,
-			 const struct codeheap_write_entry *e,
-			 struct codeheap_write_run *run);
+			const struct codeheap_write_entry *e, void *scratch,
+			unsigned int count);
 
 /* ioctl.c */
 long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -627,9 +619,7 @@ int codeheap_heap_jt_create(struct codeheap_heap *heap,
 			    struct codeheap_undo *undo);
 int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   const struct codeheap_jt_patch_entry *entries,
-			   struct codeheap_block **blocks, u32 count);
-int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
-			    const struct codeheap_jt_patch_entry *e);
+			   void *scratch, u32 count);
 int codeheap_heap_jt_query(struct codeheap_heap *heap,
 			   struct codeheap_jt_query *arg);
 int codeheap_heap_jt_destroy(struct codeheap_heap *heap, u32 id);

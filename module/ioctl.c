@@ -4,8 +4,9 @@
  *
  * Each command is described by one entry of codeheap_ioctl_ops[]: its
  * struct, the smallest size user space may pass, and whether only the
- * heap's owner may call it.  The dispatcher reads the struct, checks that
- * a command with output fields can answer, and hands it to the command,
+ * heap's owner may call it.  The dispatcher runs every command through
+ * one codeheap_ioctl_run(): it reads the struct, checks that a command
+ * with output fields can answer, and hands it to the command,
  * which calls into the heap's parts (block.c, space.c, pages.c, write.c,
  * jumptable.c).
  */
@@ -14,7 +15,6 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/nospec.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -416,7 +416,7 @@ efault:
 static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 {
 	u64 stack[(sizeof(struct codeheap_write_entry) +
-		   sizeof(struct codeheap_write_run)) / 8] __uninitialized;
+		   CODEHEAP_WRITE_SCRATCH) / 8] __uninitialized;
 	struct codeheap_write *cmd = ucmd->cmd;
 	struct codeheap_write_entry *entries;
 	int ret;
@@ -427,16 +427,12 @@ static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 		return -E2BIG;
 
 	entries = codeheap_batch_get(ucmd->heap, stack, cmd->count,
-				     sizeof(*entries),
-				     sizeof(struct codeheap_write_run),
+				     sizeof(*entries), CODEHEAP_WRITE_SCRATCH,
 				     cmd->entries, &ret);
 	if (!entries)
 		return ret;
-	if (cmd->count == 1)
-		return codeheap_heap_write1(ucmd->heap, entries,
-					    (void *)(entries + 1));
-	ret = codeheap_heap_write(ucmd->heap, entries,
-				  (void *)(entries + cmd->count), cmd->count);
+	ret = codeheap_heap_write(ucmd->heap, entries, entries + cmd->count,
+				  cmd->count);
 	codeheap_batch_put(ucmd->heap, stack, entries);
 	return ret;
 }
@@ -473,10 +469,9 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 {
 	u64 stack[(sizeof(struct codeheap_jt_patch_entry) +
-		   sizeof(struct codeheap_block *)) / 8] __uninitialized;
+		   CODEHEAP_JT_PATCH_SCRATCH) / 8] __uninitialized;
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
 	struct codeheap_jt_patch_entry *entries;
-	void *blocks;
 	int ret;
 
 	if (cmd->flags || !cmd->count)
@@ -484,14 +479,12 @@ static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 	if (cmd->count > READ_ONCE(codeheap_max_batch))
 		return -E2BIG;
 	entries = codeheap_batch_get(ucmd->heap, stack, cmd->count,
-				     sizeof(*entries),
-				     sizeof(struct codeheap_block *),
+				     sizeof(*entries), CODEHEAP_JT_PATCH_SCRATCH,
 				     cmd->entries, &ret);
 	if (!entries)
 		return ret;
-	blocks = entries + cmd->count;
-	ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries, blocks,
-				     cmd->count);
+	ret = codeheap_heap_jt_patch(ucmd->heap, cmd->id, entries,
+				     entries + cmd->count, cmd->count);
 	codeheap_batch_put(ucmd->heap, stack, entries);
 	return ret;
 }
@@ -629,44 +622,28 @@ codeheap_read_cmd(union codeheap_ucmd_buffer *buf, unsigned int ksize,
 }
 
 /*
- * WRITE and JT_PATCH of one entry, passed with the kernel's struct size:
- * what a JIT does most (publish a function, retarget a call).  The struct
- * and the entry are read here and handed straight to the heap, without
- * the command table's indirection.
+ * Any other size: the exact errors of copy_struct_from_user() (a field
+ * past the kernel's struct that is not zero: -E2BIG).  Takes no pointer
+ * to the caller's struct codeheap_ucmd, which then stays in registers.
  *
- * Return: the command's result, or 1 for any other form of the call,
- * which the caller then runs through the table (which reads it again and
- * gives every error its errno).
+ * Return: the size user space passed, or an error.
  */
-static __always_inline int codeheap_ioctl_one(struct codeheap_heap *heap,
-					      unsigned int nr,
-					      const void __user *arg)
+static noinline long codeheap_read_cmd_sized(void *buf, unsigned int ksize,
+					     const void __user *ubuf,
+					     unsigned int min_size)
 {
-	union {
-		struct codeheap_write write;
-		struct codeheap_jt_patch patch;
-	} cmd __uninitialized;
-	u64 e[(sizeof(struct codeheap_write_entry) +
-	       sizeof(struct codeheap_write_run)) / 8] __uninitialized;
+	u32 user_size;
+	int ret;
 
-	BUILD_BUG_ON(sizeof(cmd.write) != sizeof(cmd.patch));
-	if (!codeheap_get_words((u64 *)&cmd, arg, sizeof(cmd) / 8))
-		return 1;
-	if (nr == CODEHEAP_CMD_WRITE) {
-		if (cmd.write.size != sizeof(cmd.write) || cmd.write.flags ||
-		    cmd.write.count != 1 || cmd.write.__reserved ||
-		    !codeheap_get_words(e, u64_to_user_ptr(cmd.write.entries),
-					sizeof(struct codeheap_write_entry) / 8))
-			return 1;
-		return codeheap_heap_write1(heap, (void *)e,
-					    (void *)(e + sizeof(struct codeheap_write_entry) / 8));
-	}
-	if (cmd.patch.size != sizeof(cmd.patch) || cmd.patch.flags ||
-	    cmd.patch.count != 1 ||
-	    !codeheap_get_words(e, u64_to_user_ptr(cmd.patch.entries),
-				sizeof(struct codeheap_jt_patch_entry) / 8))
-		return 1;
-	return codeheap_heap_jt_patch1(heap, cmd.patch.id, (void *)e);
+	ret = get_user(user_size, (const u32 __user *)ubuf);
+	if (ret)
+		return ret;
+	if (user_size < min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(buf, ksize, ubuf, user_size);
+	if (ret)
+		return ret;
+	return user_size;
 }
 
 /*
@@ -697,6 +674,39 @@ efault:
 	return -EFAULT;
 }
 
+/*
+ * Run command @op of the table: read its struct, check that a command
+ * with output fields can answer, and call it.  The one path of every
+ * command, inlined into the dispatcher's case for it, where @op is a
+ * constant: its size and flags fold, and the call is direct.
+ */
+static __always_inline long
+codeheap_ioctl_run(struct codeheap_heap *heap, void __user *arg,
+		   const struct codeheap_ioctl_op *op)
+{
+	/* Filled before use: skip CONFIG_INIT_STACK_ALL_ZERO's zeroing. */
+	union codeheap_ucmd_buffer buf __uninitialized;
+	struct codeheap_ucmd ucmd __uninitialized;
+	long size = op->size;
+
+	if (op->owner_only && !codeheap_heap_owned(heap))
+		return -EPERM;
+	if (codeheap_read_cmd(&buf, op->size, arg)) {
+		size = codeheap_read_cmd_sized(&buf, op->size, arg,
+					       op->min_size);
+		if (size < 0)
+			return size;
+	}
+	ucmd.heap = heap;
+	ucmd.ubuffer = arg;
+	ucmd.cmd = &buf;
+	ucmd.user_size = size;
+	if (op->output &&
+	    codeheap_probe_output(arg, &buf, min_t(u32, size, op->size)))
+		return -EFAULT;
+	return op->execute(&ucmd);
+}
+
 /**
  * codeheap_fops_ioctl() - the device's unlocked_ioctl (and compat_ioctl)
  * @filp: an open /dev/codeheap
@@ -710,50 +720,65 @@ long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 			 unsigned long arg)
 {
 	struct codeheap_heap *heap = filp->private_data;
-	const struct codeheap_ioctl_op *op;
-	/* Filled before use: skip CONFIG_INIT_STACK_ALL_ZERO's zeroing. */
-	union codeheap_ucmd_buffer buf __uninitialized;
-	struct codeheap_ucmd ucmd __uninitialized;
-	unsigned int nr;
-	int ret;
+	void __user *argp = (void __user *)arg;
 
-	nr = _IOC_NR(cmd);
-	if (cmd != _IO(CODEHEAP_TYPE, nr) ||
-	    nr >= ARRAY_SIZE(codeheap_ioctl_ops))
+	if (cmd != _IO(CODEHEAP_TYPE, _IOC_NR(cmd)))
 		return -ENOTTY;
-	op = &codeheap_ioctl_ops[array_index_nospec(nr,
-				ARRAY_SIZE(codeheap_ioctl_ops))];
-	if (!op->execute)
-		return -ENOTTY;
-
-	if (op->owner_only && !codeheap_heap_owned(heap))
-		return -EPERM;
-
-	if (nr == CODEHEAP_CMD_WRITE || nr == CODEHEAP_CMD_JT_PATCH) {
-		ret = codeheap_ioctl_one(heap, nr, (void __user *)arg);
-		if (ret <= 0)
-			return ret;
+	/*
+	 * One case per entry of the table, each running the same
+	 * codeheap_ioctl_run() with a constant entry (no index into the table
+	 * with the user's number, so nothing to speculate past).  WRITE, what
+	 * a JIT calls most, is tested first.
+	 */
+	switch (__builtin_expect(_IOC_NR(cmd), CODEHEAP_CMD_WRITE)) {
+	case CODEHEAP_CMD_VERSION:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_VERSION]);
+	case CODEHEAP_CMD_RESERVE:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_RESERVE]);
+	case CODEHEAP_CMD_RELEASE:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_RELEASE]);
+	case CODEHEAP_CMD_COMMIT:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_COMMIT]);
+	case CODEHEAP_CMD_DECOMMIT:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_DECOMMIT]);
+	case CODEHEAP_CMD_PROTECT:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_PROTECT]);
+	case CODEHEAP_CMD_SEAL:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_SEAL]);
+	case CODEHEAP_CMD_ALLOC:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_ALLOC]);
+	case CODEHEAP_CMD_FREE:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_FREE]);
+	case CODEHEAP_CMD_LOOKUP:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_LOOKUP]);
+	case CODEHEAP_CMD_WRITE:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_WRITE]);
+	case CODEHEAP_CMD_STATS:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_STATS]);
+	case CODEHEAP_CMD_JT_CREATE:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_CREATE]);
+	case CODEHEAP_CMD_JT_PATCH:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_PATCH]);
+	case CODEHEAP_CMD_JT_QUERY:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_QUERY]);
+	case CODEHEAP_CMD_JT_DESTROY:
+		return codeheap_ioctl_run(heap, argp,
+					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_DESTROY]);
 	}
-
-	ucmd.heap = heap;
-	ucmd.ubuffer = (void __user *)arg;
-	ucmd.cmd = &buf;
-	if (!codeheap_read_cmd(&buf, op->size, ucmd.ubuffer)) {
-		ucmd.user_size = op->size;
-	} else {
-		ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-		if (ret)
-			return ret;
-		if (ucmd.user_size < op->min_size)
-			return -EINVAL;
-		ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
-					    ucmd.user_size);
-		if (ret)
-			return ret;
-	}
-	if (op->output &&
-	    codeheap_probe_output(ucmd.ubuffer, ucmd.cmd,
-				  min(ucmd.user_size, op->size)))
-		return -EFAULT;
-	return op->execute(&ucmd);
+	return -ENOTTY;
 }

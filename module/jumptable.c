@@ -98,11 +98,47 @@ static unsigned long codeheap_jt_far(const struct codeheap_jt *jt, u32 i)
 	return jt->far_base + (unsigned long)i * CODEHEAP_JT_FAR_SLOT_SIZE;
 }
 
-/* The kernel address of byte @addr of a table's block. */
-static void *codeheap_jt_kaddr(const struct codeheap_jt *jt,
-			       unsigned long addr)
+/**
+ * struct codeheap_jt_view - the fields of a table that a slot store reads
+ * @jt: the table
+ * @slots: @jt's slots
+ * @kaddrs: @jt's kaddrs
+ * @page0: @jt's page0
+ * @near_base: @jt's near_base
+ * @ia32: @jt's ia32
+ *
+ * Copied into a local once per command: every store into a slot's state
+ * could alias the table (the kernel builds with -fno-strict-aliasing), so
+ * the compiler would reload the table's fields for each slot of a batch;
+ * a local whose address never leaves the command stays in registers.
+ */
+struct codeheap_jt_view {
+	struct codeheap_jt *jt;
+	struct codeheap_jt_slot *slots;
+	void **kaddrs;
+	unsigned long page0;
+	unsigned long near_base;
+	bool ia32;
+};
+
+static __always_inline struct codeheap_jt_view
+codeheap_jt_view(struct codeheap_jt *jt)
 {
-	return jt->kaddrs[(addr >> PAGE_SHIFT) - jt->page0] +
+	return (struct codeheap_jt_view) {
+		.jt = jt,
+		.slots = jt->slots,
+		.kaddrs = jt->kaddrs,
+		.page0 = jt->page0,
+		.near_base = jt->near_base,
+		.ia32 = IS_ENABLED(CONFIG_X86_64) && jt->ia32,
+	};
+}
+
+/* The kernel address of byte @addr of a table's block. */
+static __always_inline void *codeheap_jt_kaddr(const struct codeheap_jt_view *v,
+					       unsigned long addr)
+{
+	return v->kaddrs[(addr >> PAGE_SHIFT) - v->page0] +
 	       offset_in_page(addr);
 }
 
@@ -131,11 +167,11 @@ static unsigned long codeheap_jt_nr_pages(u32 nr_slots)
  * The table's pages stay committed while it lives.
  */
 static __always_inline void codeheap_jt_poke(struct codeheap_heap *heap,
-					     struct codeheap_jt *jt,
+					     const struct codeheap_jt_view *v,
 					     unsigned long addr, u64 val,
 					     unsigned int size)
 {
-	void *kaddr = codeheap_jt_kaddr(jt, addr);
+	void *kaddr = codeheap_jt_kaddr(v, addr);
 
 	if (size == 8)
 		WRITE_ONCE(*(u64 *)kaddr, val);
@@ -152,6 +188,8 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 	unsigned long near = codeheap_jt_near(jt, i);
 	unsigned long far = codeheap_jt_far(jt, i);
 	struct codeheap_jt_slot *slot = &jt->slots[i];
+	struct codeheap_jt_view view = codeheap_jt_view(jt);
+	const struct codeheap_jt_view *v = &view;
 	struct codeheap_route route;
 	u64 __maybe_unused insn;
 
@@ -160,12 +198,12 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 	if (jt->ia32) {
 		if (!WARN_ON_ONCE(codeheap_x86_64_near_encode_ia32(near, target,
 								   &insn)))
-			codeheap_jt_poke(heap, jt, near, insn, 8);
+			codeheap_jt_poke(heap, v, near, insn, 8);
 		return;
 	}
 #endif
 	if (!target) {
-		codeheap_jt_poke(heap, jt, near, CODEHEAP_JT_NEAR_TRAP,
+		codeheap_jt_poke(heap, v, near, CODEHEAP_JT_NEAR_TRAP,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		goto idle;
 	}
@@ -173,9 +211,9 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 	if (WARN_ON_ONCE(codeheap_arch_route(near, far, target, &route)))
 		return;
 	if (route.via_far) {
-		codeheap_jt_poke(heap, jt, far + 8, route.far.target, 8);
+		codeheap_jt_poke(heap, v, far + 8, route.far.target, 8);
 		if (!slot->far_ready) {
-			codeheap_jt_poke(heap, jt, far, route.far.code, 8);
+			codeheap_jt_poke(heap, v, far, route.far.code, 8);
 			slot->far_ready = true;
 			/*
 			 * The far slot's code changes from traps to ldr; br,
@@ -186,7 +224,7 @@ static noinline void codeheap_jt_store_slow_locked(struct codeheap_heap *heap,
 			codeheap_icache_sync(heap);
 		}
 	}
-	codeheap_jt_poke(heap, jt, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
+	codeheap_jt_poke(heap, v, near, route.near, CODEHEAP_JT_NEAR_SLOT_SIZE);
 	slot->far_live = route.via_far;
 	if (route.via_far)
 		return;
@@ -196,41 +234,43 @@ idle:
 	 * slot back at its own near slot, so it keeps no old target.
 	 */
 	if (slot->far_ready) {
-		codeheap_jt_poke(heap, jt, far + 8, near, 8);
+		codeheap_jt_poke(heap, v, far + 8, near, 8);
 		slot->far_live = false;
 	}
 }
 
 /*
- * Make slot @i jump to @target (0: trap) in the code.  Inline: JT_PATCH
- * runs it for every slot of a batch, and most targets are in near reach of
- * a 64-bit table's slot, one inline encode and one store; the rest is out
- * of line.
+ * Make slot @i of @v's table jump to @target (0: trap) in the code: the
+ * one slot store.  Inline: JT_PATCH runs it for every slot of a batch,
+ * and most targets are in near reach of a 64-bit table's slot, one inline
+ * encode and one store; the rest is out of line.
  */
-static __always_inline void codeheap_jt_store_locked(struct codeheap_heap *heap,
-						     struct codeheap_jt *jt,
-						     u32 i, u64 target)
+static __always_inline void
+codeheap_jt_store_locked(struct codeheap_heap *heap,
+			 const struct codeheap_jt_view *v, u32 i, u64 target)
 {
-	unsigned long near = codeheap_jt_near(jt, i);
+	unsigned long near = v->near_base +
+			     (unsigned long)i * CODEHEAP_JT_NEAR_SLOT_SIZE;
 	u64 __maybe_unused insn;
 
 	lockdep_assert_held(&heap->lock);
 	/* A slot whose far slot is in use goes the slow way: it is idled. */
-	if (unlikely(jt->slots[i].far_live))
+	if (unlikely(v->slots[i].far_live))
 		goto slow;
 	if (!target) {
-		codeheap_jt_poke(heap, jt, near, CODEHEAP_JT_NEAR_TRAP,
+		codeheap_jt_poke(heap, v, near, CODEHEAP_JT_NEAR_TRAP,
 				 CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #if defined(CONFIG_X86_64)
-	if (!jt->ia32 && !codeheap_x86_64_near_encode(near, target, &insn)) {
-		codeheap_jt_poke(heap, jt, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
+	if (!v->ia32 && !codeheap_x86_64_near_encode(near, target, &insn)) {
+		codeheap_jt_poke(heap, v, near, insn, CODEHEAP_JT_NEAR_SLOT_SIZE);
 		return;
 	}
 #endif
 slow:
-	codeheap_jt_store_slow_locked(heap, jt, i, target);
+	/* The table, not @v: @v's address never leaves its command. */
+	codeheap_jt_store_slow_locked(heap, v->jt, i, target);
 }
 
 /* Put @slot on the reverse index of @block (NULL: the default's). */
@@ -252,18 +292,21 @@ static __always_inline void codeheap_jt_link(struct codeheap_jt_slot *slot,
 	}
 }
 
-/* Point slot @i's state at @target, inside @block (NULL: the default). */
-static __always_inline void codeheap_jt_set_locked(struct codeheap_heap *heap,
-						   struct codeheap_jt *jt,
-						   u32 i, u64 target,
-						   struct codeheap_block *block)
+/*
+ * Point slot @i of @v's table at @target, inside @block (NULL: the
+ * default): its state, then its code.
+ */
+static __always_inline void
+codeheap_jt_set_locked(struct codeheap_heap *heap,
+		       const struct codeheap_jt_view *v, u32 i, u64 target,
+		       struct codeheap_block *block)
 {
-	struct codeheap_jt_slot *slot = &jt->slots[i];
+	struct codeheap_jt_slot *slot = &v->slots[i];
 
 	lockdep_assert_held(&heap->lock);
 	codeheap_jt_link(slot, block);
 	slot->target = target;
-	codeheap_jt_store_locked(heap, jt, i, target);
+	codeheap_jt_store_locked(heap, v, i, target);
 }
 
 /**
@@ -345,6 +388,7 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 			       struct codeheap_block *block)
 {
 	struct codeheap_space *space = block->space;
+	struct codeheap_jt_view v;
 	unsigned long addr, n = 0;
 	u32 i;
 
@@ -366,12 +410,13 @@ void codeheap_jt_attach_locked(struct codeheap_heap *heap,
 		jt->default_block->jt_defaults++;
 	heap->nr_jts++;
 
+	v = codeheap_jt_view(jt);
 	for (i = 0; i < jt->nr_slots; i++) {
 		INIT_HLIST_NODE(&jt->slots[i].link);
 		jt->slots[i].jt = jt;
 		jt->slots[i].target = jt->default_target;
 		if (jt->default_target)
-			codeheap_jt_store_locked(heap, jt, i,
+			codeheap_jt_store_locked(heap, &v, i,
 						 jt->default_target);
 	}
 }
@@ -464,32 +509,17 @@ codeheap_jt_target_locked(struct codeheap_heap *heap, struct codeheap_jt *jt,
 	return block;
 }
 
-/**
- * codeheap_heap_jt_patch() - CODEHEAP_IOC_JT_PATCH
- * @heap: the heap, owned by the caller
- * @id: the table
- * @entries: the entries, in kernel memory
- * @blocks: scratch room for @count block pointers
- * @count: number of entries
- *
- * Validates every entry, then applies them in order.
- *
- * Return: 0, -EINVAL (non-zero reserved field, or a target no branch can
- * reach) or -ENOENT.
- */
-int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
-			   const struct codeheap_jt_patch_entry *entries,
-			   struct codeheap_block **blocks, u32 count)
+/* JT_PATCH: validate every entry, then apply them in order. */
+static __always_inline int
+codeheap_jt_patch(struct codeheap_heap *heap, u32 id,
+		  const struct codeheap_jt_patch_entry *entries,
+		  struct codeheap_block **blocks, u32 count)
 {
+	struct codeheap_jt_view v __uninitialized;
 	struct codeheap_block *last = NULL;
-	unsigned long page0, near_base;
 	u64 lstart = 0, llen = 0, def;
-	struct codeheap_jt_slot *slots;
 	struct codeheap_jt *jt;
-	bool __maybe_unused fast;
-	void **kaddrs;
-	u32 nr_slots;
-	u32 i;
+	u32 nr_slots, i;
 	int ret = 0;
 
 	mutex_lock(&heap->lock);
@@ -529,82 +559,40 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			blocks[i] = last;
 		}
 	}
-	/*
-	 * Apply, as codeheap_jt_set_locked() would, with the table's fields
-	 * in locals: each store through a slot would make the compiler reload
-	 * them.  The usual slot, a 64-bit table's with a target in near
-	 * reach, is one inline encode and one store.
-	 */
-	slots = jt->slots;
-	kaddrs = jt->kaddrs;
-	page0 = jt->page0;
-	near_base = jt->near_base;
-	fast = !IS_ENABLED(CONFIG_X86_64) || !jt->ia32;
-	for (i = 0; i < count; i++) {
-		u32 n = entries[i].slot;
-		u64 target = entries[i].target;
-		/* Only x86-64 stores the usual slot inline. */
-		unsigned long __maybe_unused near = near_base +
-				(unsigned long)n * CODEHEAP_JT_NEAR_SLOT_SIZE;
-		u64 __maybe_unused insn;
-
-		codeheap_jt_link(&slots[n], blocks[i]);
-		slots[n].target = target;
-#if defined(CONFIG_X86_64)
-		if (fast && target && !slots[n].far_live &&
-		    !codeheap_x86_64_near_encode(near, target, &insn)) {
-			void *kaddr = kaddrs[(near >> PAGE_SHIFT) - page0] +
-				      offset_in_page(near);
-
-			WRITE_ONCE(*(u64 *)kaddr, insn);
-			codeheap_icache_clean(heap, kaddr, 8);
-			continue;
-		}
-#endif
-		codeheap_jt_store_locked(heap, jt, n, target);
-	}
+	v = codeheap_jt_view(jt);
+	for (i = 0; i < count; i++)
+		codeheap_jt_set_locked(heap, &v, entries[i].slot,
+				       entries[i].target, blocks[i]);
 out_unlock:
 	codeheap_heap_unlock(heap);
 	return ret;
 }
 
 /**
- * codeheap_heap_jt_patch1() - CODEHEAP_IOC_JT_PATCH of one entry
+ * codeheap_heap_jt_patch() - CODEHEAP_IOC_JT_PATCH
  * @heap: the heap, owned by the caller
  * @id: the table
- * @e: the entry, in kernel memory
+ * @entries: the entries, in kernel memory
+ * @scratch: %CODEHEAP_JT_PATCH_SCRATCH bytes of room per entry
+ * @count: number of entries, at least 1
  *
- * What a JIT does most, retarget one call: the checks of
- * codeheap_heap_jt_patch(), in the same order, for one entry.
+ * Validates every entry, then applies them in order.  One entry, what a
+ * JIT does most (retarget a call), runs the same code inlined with @count
+ * the constant 1, its loops folded and its block pointer in a register.
  *
- * Return: as codeheap_heap_jt_patch().
+ * Return: 0, -EINVAL (non-zero reserved field, or a target no branch can
+ * reach) or -ENOENT.
  */
-int codeheap_heap_jt_patch1(struct codeheap_heap *heap, u32 id,
-			    const struct codeheap_jt_patch_entry *e)
+int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
+			   const struct codeheap_jt_patch_entry *entries,
+			   void *scratch, u32 count)
 {
-	struct codeheap_block *block = NULL;
-	struct codeheap_jt *jt;
-	int ret = 0;
+	struct codeheap_block *one;
 
-	mutex_lock(&heap->lock);
-	jt = codeheap_jt_find_locked(heap, id);
-	if (!jt) {
-		ret = -ENOENT;
-	} else if (e->__reserved) {
-		ret = -EINVAL;
-	} else if (e->slot >= jt->nr_slots) {
-		ret = -ENOENT;
-	} else {
-		if (e->target != jt->default_target)
-			block = codeheap_jt_target_locked(heap, jt, e->target);
-		if (IS_ERR(block))
-			ret = PTR_ERR(block);
-		else
-			codeheap_jt_set_locked(heap, jt, e->slot, e->target,
-					       block);
-	}
-	codeheap_heap_unlock(heap);
-	return ret;
+	BUILD_BUG_ON(sizeof(one) > CODEHEAP_JT_PATCH_SCRATCH);
+	if (count == 1)
+		return codeheap_jt_patch(heap, id, entries, &one, 1);
+	return codeheap_jt_patch(heap, id, entries, scratch, count);
 }
 
 /*
@@ -617,7 +605,8 @@ static u64 codeheap_jt_decode_locked(struct codeheap_heap *heap,
 				     struct codeheap_jt *jt, u32 i)
 {
 	unsigned long near = codeheap_jt_near(jt, i), far = codeheap_jt_far(jt, i);
-	const u64 *fk = codeheap_jt_kaddr(jt, far);
+	struct codeheap_jt_view v = codeheap_jt_view(jt);
+	const u64 *fk = codeheap_jt_kaddr(&v, far);
 	struct codeheap_far_slot fs = {
 		.code = READ_ONCE(fk[0]),
 		.target = READ_ONCE(fk[1]),
@@ -626,14 +615,14 @@ static u64 codeheap_jt_decode_locked(struct codeheap_heap *heap,
 
 	lockdep_assert_held(&heap->lock);
 #if defined(CONFIG_X86_64)
-	if (codeheap_arch_resolve(near, READ_ONCE(*(u64 *)codeheap_jt_kaddr(jt, near)),
+	if (codeheap_arch_resolve(near, READ_ONCE(*(u64 *)codeheap_jt_kaddr(&v, near)),
 				  far, &fs, &target))
 		target = ~0ULL;
 	/* 32-bit code wraps at 4 GiB (codeheap_x86_64_near_encode_ia32()). */
 	if (jt->ia32)
 		target = lower_32_bits(target);
 #else
-	if (codeheap_arch_resolve(near, READ_ONCE(*(u32 *)codeheap_jt_kaddr(jt, near)),
+	if (codeheap_arch_resolve(near, READ_ONCE(*(u32 *)codeheap_jt_kaddr(&v, near)),
 				  far, &fs, &target))
 		target = ~0ULL;
 #endif
@@ -725,12 +714,15 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 				    struct codeheap_block *block)
 {
 	struct codeheap_jt_slot *slot;
+	struct codeheap_jt_view v;
 	struct hlist_node *tmp;
 
 	lockdep_assert_held(&heap->lock);
-	hlist_for_each_entry_safe(slot, tmp, &block->jt_refs, link)
-		codeheap_jt_set_locked(heap, slot->jt, slot - slot->jt->slots,
-				       slot->jt->default_target, NULL);
+	hlist_for_each_entry_safe(slot, tmp, &block->jt_refs, link) {
+		v = codeheap_jt_view(slot->jt);
+		codeheap_jt_set_locked(heap, &v, slot - v.slots,
+				       v.jt->default_target, NULL);
+	}
 }
 
 /**
@@ -749,6 +741,7 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space)
 {
+	struct codeheap_jt_view v;
 	struct codeheap_jt *jt;
 	unsigned long id;
 	u32 i;
@@ -771,9 +764,10 @@ void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 		jt->default_block->jt_defaults--;
 		jt->default_block = NULL;
 		jt->default_target = 0;
+		v = codeheap_jt_view(jt);
 		for (i = 0; i < jt->nr_slots; i++)
 			if (!jt->slots[i].block)
-				codeheap_jt_set_locked(heap, jt, i, 0, NULL);
+				codeheap_jt_set_locked(heap, &v, i, 0, NULL);
 		cond_resched();
 	}
 }

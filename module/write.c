@@ -22,6 +22,40 @@
 /* Source segments gathered into one copy: 256 bytes of stack. */
 #define CODEHEAP_WRITE_SEGS	16
 
+/**
+ * struct codeheap_write_run - entries of a WRITE copied as one
+ * @first: index of the run's first entry; the run ends where the next
+ *         run begins
+ * @segs: separate source segments of the run (1: one contiguous source)
+ * @block: the allocation holding the run's last byte, set under the heap
+ *         lock by the validation: its reservation is the run's, and its
+ *         first page is found in it without an xarray walk
+ */
+struct codeheap_write_run {
+	unsigned int first;
+	unsigned int segs;
+	struct codeheap_block *block;
+};
+
+/*
+ * Run @r's first entry, and its source segments.  One entry (@count 1) is
+ * one run of one segment, known without reading @runs, which the calls in
+ * between would make the compiler reload.
+ */
+static __always_inline unsigned int
+codeheap_run_first(const struct codeheap_write_run *runs, unsigned int r,
+		   unsigned int count)
+{
+	return count == 1 ? 0 : runs[r].first;
+}
+
+static __always_inline unsigned int
+codeheap_run_segs(const struct codeheap_write_run *runs, unsigned int r,
+		  unsigned int count)
+{
+	return count == 1 ? 1 : runs[r].segs;
+}
+
 /* Index of the last entry of run @r of @nr; @count entries in all. */
 static __always_inline unsigned int
 codeheap_run_last(const struct codeheap_write_run *runs, unsigned int r,
@@ -31,9 +65,10 @@ codeheap_run_last(const struct codeheap_write_run *runs, unsigned int r,
 }
 
 /*
- * Note entry @i in the runs: it starts a run unless its destination
- * follows the entry before (@dst_follows), and, if it does, it starts a
- * source segment unless its source follows too (@src_follows).
+ * Note entry @i in the runs: it starts a run if it is the first (@nr 0)
+ * or its destination does not follow the entry before (@dst_follows), and
+ * otherwise a source segment unless its source follows too
+ * (@src_follows).
  *
  * Return: the number of runs after it.
  */
@@ -41,9 +76,9 @@ static __always_inline unsigned int
 codeheap_run_add(struct codeheap_write_run *runs, unsigned int nr,
 		 unsigned int i, bool dst_follows, bool src_follows)
 {
-	if (dst_follows && src_follows)
+	if (nr && dst_follows && src_follows)
 		return nr;
-	if (dst_follows && runs[nr - 1].segs < CODEHEAP_WRITE_SEGS) {
+	if (nr && dst_follows && runs[nr - 1].segs < CODEHEAP_WRITE_SEGS) {
 		runs[nr - 1].segs++;
 		return nr;
 	}
@@ -63,34 +98,34 @@ codeheap_run_add(struct codeheap_write_run *runs, unsigned int nr,
  * first entry that is wrong.
  */
 static int codeheap_write_scan_exact(const struct codeheap_write_entry *e,
-				     unsigned int count,
-				     struct codeheap_write_run *runs);
+				     unsigned int count);
 
 static __always_inline int
 codeheap_write_scan_one(const struct codeheap_write_entry *e,
 			unsigned int count, struct codeheap_write_run *runs,
 			bool exact)
 {
-	const struct codeheap_write_entry *p = e, *end = e + count;
-	/* No run ends at limit + 1: the first entry starts a run. */
-	u64 limit = TASK_SIZE, dend = limit + 1, send = 0, sstart, len;
-	unsigned int nr = 0;
+	u64 limit = TASK_SIZE, dend = 0, send = 0, sstart, len;
+	unsigned int i = 0, nr = 0;
+	int ret;
 
-	while (p < end) {
-		u64 dst = p->dst, src = p->src;
+	while (i < count) {
+		u64 dst = e[i].dst, src = e[i].src;
 
-		len = p->len;
+		len = e[i].len;
 		if (!len)
 			return -EINVAL;
 		if (dst + len < dst || src + len < src)
 			return -EOVERFLOW;
 		if (dst + len > limit)
 			return -ENOENT;
-		nr = codeheap_run_add(runs, nr, p - e, dst == dend,
-				      src == send);
+		/* Only the error matters to the exact scan. */
+		if (!exact)
+			nr = codeheap_run_add(runs, nr, i, dst == dend,
+					      src == send);
 		dend = dst + len;
 		send = src + len;
-		p++;
+		i++;
 
 		/*
 		 * The usual entry continues the run, destination and source,
@@ -101,18 +136,21 @@ codeheap_write_scan_one(const struct codeheap_write_entry *e,
 		 * start.  If either fails, some entry of the run is wrong:
 		 * codeheap_write_scan_exact() finds the first.
 		 */
-		if (exact)
+		if (exact || i == count)
 			continue;
 		sstart = send - len;
-		for (; p < end; p++) {
-			len = p->len;
-			if (p->dst != dend || p->src != send || len - 1 >= limit)
+		for (; i < count; i++) {
+			len = e[i].len;
+			if (e[i].dst != dend || e[i].src != send ||
+			    len - 1 >= limit)
 				break;
 			dend += len;
 			send += len;
 		}
-		if (dend > limit || send < sstart)
-			return codeheap_write_scan_exact(e, count, runs);
+		if (dend > limit || send < sstart) {
+			ret = codeheap_write_scan_exact(e, count);
+			return WARN_ON_ONCE(ret >= 0) ? -EINVAL : ret;
+		}
 	}
 	return nr;
 }
@@ -120,9 +158,9 @@ codeheap_write_scan_one(const struct codeheap_write_entry *e,
 /* Entry by entry, every check on every entry: the first wrong one's error. */
 static noinline int
 codeheap_write_scan_exact(const struct codeheap_write_entry *e,
-			  unsigned int count, struct codeheap_write_run *runs)
+			  unsigned int count)
 {
-	return codeheap_write_scan_one(e, count, runs, true);
+	return codeheap_write_scan_one(e, count, NULL, true);
 }
 
 static __always_inline int
@@ -133,30 +171,68 @@ codeheap_write_scan(const struct codeheap_write_entry *e,
 }
 
 /*
+ * Fault in a range of at most a page (so two pages at most): its first
+ * and last byte, in one user-access section.
+ */
+static __always_inline int codeheap_write_probe(u64 start, u64 len)
+{
+	const char __user *src = u64_to_user_ptr(start);
+	char c;
+
+	if (!user_read_access_begin(src, len))
+		return -EFAULT;
+	unsafe_get_user(c, src, efault);
+	unsafe_get_user(c, src + len - 1, efault);
+	user_read_access_end();
+	return 0;
+
+efault:
+	user_read_access_end();
+	return -EFAULT;
+}
+
+/* Fault in the user range [@start, @end), after checking it is one. */
+static int codeheap_write_fault_range(u64 start, u64 end)
+{
+	const char __user *from = u64_to_user_ptr(start);
+
+	if (!access_ok(from, end - start) ||
+	    fault_in_readable(from, end - start))
+		return -EFAULT;
+	return 0;
+}
+
+/*
  * Fault every source in, without any heap lock, so that a source that
  * cannot be read fails the call before anything changed.  A run with one
  * source is one range; ranges that overlap or touch are faulted in once
- * (a JIT usually emits a batch from one buffer).
+ * (a JIT usually emits a batch from one buffer).  One range of at most a
+ * page, the usual function, is probed at both ends.  Every range is
+ * checked with access_ok() here: the copy of a run from one source
+ * (codeheap_write_run_locked()) relies on it.
  */
-static int codeheap_write_fault_in(const struct codeheap_write_entry *e,
-				   const struct codeheap_write_run *runs,
-				   unsigned int nr, unsigned int count)
+static __always_inline int
+codeheap_write_fault_in(const struct codeheap_write_entry *e,
+			const struct codeheap_write_run *runs,
+			unsigned int nr, unsigned int count)
 {
 	/* An empty range at the first source, which the first segment joins. */
 	u64 start = e[0].src, end = start, from, to;
 	unsigned int r, i, last;
 
-	if (nr == 1 && runs[0].segs == 1) {
+	if (nr == 1 && codeheap_run_segs(runs, 0, count) == 1) {
 		/* One function, or a batch from one buffer: one range. */
 		end = e[count - 1].src + e[count - 1].len;
+		if (end - start <= PAGE_SIZE)
+			return codeheap_write_probe(start, end - start);
 		goto last;
 	}
 	for (r = 0; r < nr; r++) {
 		last = codeheap_run_last(runs, r, nr, count);
-		for (i = runs[r].first; i <= last; i++) {
+		for (i = codeheap_run_first(runs, r, count); i <= last; i++) {
 			from = e[i].src;
 			to = from + e[i].len;
-			if (runs[r].segs == 1) {
+			if (codeheap_run_segs(runs, r, count) == 1) {
 				to = e[last].src + e[last].len;
 				i = last;
 			}
@@ -164,17 +240,14 @@ static int codeheap_write_fault_in(const struct codeheap_write_entry *e,
 				end = max(end, to);
 				continue;
 			}
-			if (fault_in_readable(u64_to_user_ptr(start),
-					      end - start))
+			if (codeheap_write_fault_range(start, end))
 				return -EFAULT;
 			start = from;
 			end = to;
 		}
 	}
 last:
-	if (fault_in_readable(u64_to_user_ptr(start), end - start))
-		return -EFAULT;
-	return 0;
+	return codeheap_write_fault_range(start, end);
 }
 
 /*
@@ -210,17 +283,18 @@ codeheap_write_block_locked(struct codeheap_heap *heap,
  * keeps its last bytes out of the pool, so no allocation ends where the
  * next reservation begins.
  */
-static int codeheap_write_validate_locked(struct codeheap_heap *heap,
-					  const struct codeheap_write_entry *e,
-					  struct codeheap_write_run *runs,
-					  unsigned int nr, unsigned int count)
+static __always_inline int
+codeheap_write_validate_locked(struct codeheap_heap *heap,
+			       const struct codeheap_write_entry *e,
+			       struct codeheap_write_run *runs,
+			       unsigned int nr, unsigned int count)
 {
 	struct codeheap_block *block = heap->wr_block;
 	unsigned int r, i, last;
 
 	lockdep_assert_held(&heap->lock);
 	for (r = 0; r < nr; r++) {
-		i = runs[r].first;
+		i = codeheap_run_first(runs, r, count);
 		last = codeheap_run_last(runs, r, nr, count);
 		block = codeheap_write_block_locked(heap, block, e[i].dst);
 		if (block &&
@@ -237,7 +311,7 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 			block = codeheap_write_block_locked(heap, block,
 							    e[i].dst);
 		}
-		runs[r].space = block->space;
+		runs[r].block = block;
 	}
 	heap->wr_block = block;
 	return 0;
@@ -246,137 +320,291 @@ static int codeheap_write_validate_locked(struct codeheap_heap *heap,
 /*
  * A copy into @e faulted: fill its destination, widened to whole 4-byte
  * words (an arm64 instruction), with traps, so it is never left
- * half-written.  @page, if not NULL, is the page holding @e->dst.
+ * half-written.
  */
 static void codeheap_write_trap_locked(struct codeheap_heap *heap,
 				       struct codeheap_space *space,
-				       const struct codeheap_write_entry *e,
-				       struct page *page)
+				       const struct codeheap_write_entry *e)
 {
 	unsigned long from = round_down(e->dst, 4);
 
 	lockdep_assert_held(&heap->lock);
 	codeheap_fill_locked(heap, space, from, ALIGN(e->dst + e->len, 4) - from,
-			     page);
+			     NULL);
 }
 
 /*
- * Copy the @len bytes at @src, or of @iter when @src is NULL, into the
- * @len bytes of @space from @e[0].dst on, as the page cache copies a
- * write(): one copy per destination page, with page faults disabled (we
- * hold heap->lock, and a fault would take mmap_lock), and no
- * hardened-usercopy object check, the destination being part of a page we
- * own, bounded by the page.  One source (@src, access_ok() checked by the
- * caller) is copied with raw_copy_from_user(), as copyin() does, without
- * an iov_iter's per-page bookkeeping; several go through @iter.  Pages
- * after the first are found by stepping the xarray cursor, not by walking
- * the tree again.  If a source faults, the entry of @e holding the first
- * byte not copied is trap-filled (never left half-written).
+ * The page of @block's reservation holding @dst, if the heap knows it
+ * without an xarray walk: the block's first page (a function is usually
+ * written into its own allocation's first page), or the page the last
+ * WRITE copied into (a JIT writes function after function into a page).
+ */
+static __always_inline struct page *
+codeheap_write_hint_locked(struct codeheap_heap *heap,
+			   const struct codeheap_block *block,
+			   unsigned long dst)
+{
+	lockdep_assert_held(&heap->lock);
+	if (round_down(dst, PAGE_SIZE) == round_down(block->start, PAGE_SIZE))
+		return block->page;
+	if (heap->wr_page && heap->wr_addr == round_down(dst, PAGE_SIZE))
+		return heap->wr_page;
+	return NULL;
+}
+
+/*
+ * A copy from @e on faulted at destination @dst: fill the entry holding
+ * @dst with traps (never left half-written).
+ *
+ * Return: how many entries of @e were copied before it.
+ */
+static noinline int
+codeheap_write_fault_locked(struct codeheap_heap *heap,
+			    struct codeheap_space *space,
+			    const struct codeheap_write_entry *e,
+			    unsigned long dst)
+{
+	unsigned long done = dst - e[0].dst;
+	int n;
+
+	lockdep_assert_held(&heap->lock);
+	for (n = 0; done >= e[n].len; n++)
+		done -= e[n].len;
+	codeheap_write_trap_locked(heap, space, &e[n]);
+	return n;
+}
+
+/*
+ * Copy @chunk bytes from @src, or from @iter when it is not NULL, to
+ * offset @off of @page, as the page cache copies a write(): with page
+ * faults disabled (we hold heap->lock, and a fault would take mmap_lock),
+ * and no hardened-usercopy object check, the destination being part of a
+ * page we own, bounded by the page.  One source (@src, access_ok()
+ * checked by the caller) is copied with raw_copy_from_user(), as copyin()
+ * does, without an iov_iter's per-page bookkeeping.
+ *
+ * Return: the bytes copied, short if a source faulted.
+ */
+static __always_inline unsigned long
+codeheap_write_chunk_locked(struct codeheap_heap *heap, struct page *page,
+			    unsigned long off, unsigned long chunk,
+			    const void __user *src, struct iov_iter *iter)
+{
+	void *kaddr = kmap_local_page(page);
+	unsigned long copied;
+
+	lockdep_assert_held(&heap->lock);
+	if (!iter) {
+		pagefault_disable();
+		copied = chunk - raw_copy_from_user(kaddr + off, src, chunk);
+		pagefault_enable();
+	} else {
+		copied = copy_folio_from_iter_atomic(page_folio(page), off,
+						     chunk, iter);
+	}
+	codeheap_icache_clean(heap, kaddr + off, copied);
+	kunmap_local(kaddr);
+	return copied;
+}
+
+/*
+ * Copy the @len bytes from @src, or of @iter, into @block's reservation
+ * from @e[0].dst on, page by page; @page, if not NULL, is the first page.
+ * Pages are looked up in the page store, and the last one noted for the
+ * next WRITE.
+ *
+ * Return: as codeheap_write_iter_locked().
+ */
+static noinline int
+codeheap_write_pages_locked(struct codeheap_heap *heap,
+			    const struct codeheap_block *block,
+			    const struct codeheap_write_entry *e,
+			    unsigned long len, const void __user *src,
+			    struct iov_iter *iter, struct page *page)
+{
+	struct codeheap_space *space = block->space;
+	unsigned long dst = e[0].dst, copied;
+
+	lockdep_assert_held(&heap->lock);
+	for (;;) {
+		unsigned long off = offset_in_page(dst);
+		unsigned long chunk = min(len, PAGE_SIZE - off);
+
+		if (!page)
+			page = xa_load(&heap->pages,
+				       codeheap_pgoff(space, dst));
+		copied = codeheap_write_chunk_locked(heap, page, off, chunk,
+						     src, iter);
+		if (unlikely(copied != chunk))
+			return codeheap_write_fault_locked(heap, space, e,
+							   dst + copied);
+		len -= chunk;
+		if (!len)
+			break;
+		dst += chunk;
+		src += chunk;
+		page = NULL;
+	}
+	heap->wr_page = page;
+	heap->wr_addr = round_down(dst, PAGE_SIZE);
+	return -1;
+}
+
+/*
+ * Copy the @len bytes at @src, or of @iter when it is not NULL, into the
+ * @len bytes of @block's reservation from @e[0].dst on.  The usual copy,
+ * a function into one page the heap knows without an xarray walk
+ * (codeheap_write_hint_locked()), is one chunk; any other goes page by
+ * page.  If a source faults, the entry of @e holding the first byte not
+ * copied is trap-filled.
  *
  * Return: how many entries of @e were copied before the one that faulted,
  * or -1 when all @len bytes were copied.
  */
 static __always_inline int
 codeheap_write_iter_locked(struct codeheap_heap *heap,
-			   struct codeheap_space *space,
+			   const struct codeheap_block *block,
 			   const struct codeheap_write_entry *e,
 			   unsigned long len, const void __user *src,
 			   struct iov_iter *iter)
 {
-	unsigned long dst = e[0].dst, copied, done;
-	pgoff_t pgoff = codeheap_pgoff(space, dst);
-	XA_STATE(xas, &heap->pages, pgoff);
-	struct page *page = NULL;
-	void *kaddr;
-	int n;
+	unsigned long dst = e[0].dst, off = offset_in_page(dst), copied;
+	struct page *page;
 
 	lockdep_assert_held(&heap->lock);
-	if (heap->wr_page && heap->wr_pgoff == pgoff) {
-		page = heap->wr_page;
-		/* The cursor was never walked: its first step loads this. */
-		xas_set(&xas, pgoff + 1);
-	}
-	for (;;) {
-		unsigned long off = offset_in_page(dst);
-		unsigned long chunk = min(len, PAGE_SIZE - off);
-
-		if (!page) {
-			rcu_read_lock();
-			page = xas_next(&xas);
-			rcu_read_unlock();
-		}
-		kaddr = kmap_local_page(page);
-		if (src) {
-			pagefault_disable();
-			copied = chunk - raw_copy_from_user(kaddr + off, src,
-							    chunk);
-			pagefault_enable();
-			src += chunk;
-		} else {
-			copied = copy_folio_from_iter_atomic(page_folio(page),
-							     off, chunk, iter);
-		}
-		codeheap_icache_clean(heap, kaddr + off, copied);
-		kunmap_local(kaddr);
-		if (copied != chunk)
-			goto fault;
-		len -= chunk;
-		if (!len)
-			break;
-		dst += chunk;
-		page = NULL;
-	}
-	heap->wr_page = page;
-	heap->wr_pgoff = codeheap_pgoff(space, dst);
+	page = codeheap_write_hint_locked(heap, block, dst);
+	if (!page || off + len > PAGE_SIZE)
+		return codeheap_write_pages_locked(heap, block, e, len, src,
+						   iter, page);
+	copied = codeheap_write_chunk_locked(heap, page, off, len, src, iter);
+	if (unlikely(copied != len))
+		return codeheap_write_fault_locked(heap, block->space, e,
+						   dst + copied);
 	return -1;
-
-fault:
-	done = dst + copied - e[0].dst;
-	for (n = 0; done >= e[n].len; n++)
-		done -= e[n].len;
-	codeheap_write_trap_locked(heap, space, &e[n], NULL);
-	return n;
 }
 
 /*
- * Copy the @n entries of run @run, from @e on, with one iov_iter over
- * their sources: a user buffer when they follow each other, else one
- * iovec per source segment.
+ * Copy the @n entries from @e on of a run into @block's reservation,
+ * whose sources are @segs separate segments: one iovec per segment, one
+ * iov_iter over them.  Out of line, to keep the iovecs' stack off the
+ * usual path.
+ *
+ * Return: as codeheap_write_iter_locked().
+ */
+static noinline int
+codeheap_write_iov_run_locked(struct codeheap_heap *heap,
+			      const struct codeheap_write_entry *e,
+			      unsigned int segs,
+			      const struct codeheap_block *block,
+			      unsigned int n, unsigned long len)
+{
+	struct iovec iov[CODEHEAP_WRITE_SEGS];
+	unsigned int i, s = 0;
+	struct iov_iter iter;
+
+	lockdep_assert_held(&heap->lock);
+	iov[0].iov_base = u64_to_user_ptr(e[0].src);
+	iov[0].iov_len = e[0].len;
+	for (i = 1; i < n; i++) {
+		if (e[i].src != e[i - 1].src + e[i - 1].len) {
+			iov[++s].iov_base = u64_to_user_ptr(e[i].src);
+			iov[s].iov_len = 0;
+		}
+		iov[s].iov_len += e[i].len;
+	}
+	iov_iter_init(&iter, ITER_SOURCE, iov, segs, len);
+	return codeheap_write_iter_locked(heap, block, e, len, NULL, &iter);
+}
+
+/*
+ * Copy the @n entries from @e on of a run of @segs source segments into
+ * @block's reservation: a plain copy from one source when they follow
+ * each other, else through an iov_iter.
  *
  * Return: as codeheap_write_iter_locked().
  */
 static __always_inline int
 codeheap_write_run_locked(struct codeheap_heap *heap,
 			  const struct codeheap_write_entry *e,
-			  const struct codeheap_write_run *run, unsigned int n)
+			  unsigned int segs, const struct codeheap_block *block,
+			  unsigned int n)
 {
 	unsigned long len = e[n - 1].dst + e[n - 1].len - e[0].dst;
 	const void __user *src = u64_to_user_ptr(e[0].src);
-	struct iov_iter iter;
 
 	lockdep_assert_held(&heap->lock);
-	if (run->segs == 1) {
-		/* One source: a plain copy, no iov_iter. */
-		if (!access_ok(src, len))
-			return 0;
-		return codeheap_write_iter_locked(heap, run->space, e, len,
-						  src, NULL);
-	} else {
-		struct iovec iov[CODEHEAP_WRITE_SEGS];
-		unsigned int i, s = 0;
+	if (segs != 1)
+		return codeheap_write_iov_run_locked(heap, e, segs, block, n,
+						     len);
+	/*
+	 * One source: a plain copy, no iov_iter.  The source passed
+	 * access_ok() in this try's codeheap_write_fault_in(), from the same
+	 * entries.
+	 */
+	return codeheap_write_iter_locked(heap, block, e, len, src, NULL);
+}
 
-		iov[0].iov_base = u64_to_user_ptr(e[0].src);
-		iov[0].iov_len = e[0].len;
-		for (i = 1; i < n; i++) {
-			if (e[i].src != e[i - 1].src + e[i - 1].len) {
-				iov[++s].iov_base = u64_to_user_ptr(e[i].src);
-				iov[s].iov_len = 0;
-			}
-			iov[s].iov_len += e[i].len;
+/*
+ * One try at the @count entries of @e: check them, fault their sources
+ * in, take the heap lock, validate their destinations and copy.
+ *
+ * Return: 0 or the call's error, or -EAGAIN when a source was paged out
+ * again before its copy: its destination is then trap-filled, and *@done
+ * is the number of entries copied before it.
+ */
+static __always_inline int codeheap_write_try(struct codeheap_heap *heap,
+					      const struct codeheap_write_entry *e,
+					      struct codeheap_write_run *runs,
+					      unsigned int count,
+					      unsigned int *done)
+{
+	unsigned int r, first, last;
+	int nr, ret, n;
+
+	nr = codeheap_write_scan(e, count, runs);
+	if (nr < 0)
+		return nr;
+	ret = codeheap_write_fault_in(e, runs, nr, count);
+	if (ret)
+		return ret;
+
+	mutex_lock(&heap->lock);
+	ret = codeheap_write_validate_locked(heap, e, runs, nr, count);
+	for (r = 0; !ret && r < nr; r++) {
+		first = codeheap_run_first(runs, r, count);
+		last = codeheap_run_last(runs, r, nr, count);
+		n = codeheap_write_run_locked(heap, &e[first],
+					      codeheap_run_segs(runs, r, count),
+					      runs[r].block, last - first + 1);
+		if (n >= 0) {
+			*done = first + n;
+			ret = -EAGAIN;
 		}
-		iov_iter_init(&iter, ITER_SOURCE, iov, run->segs, len);
-		return codeheap_write_iter_locked(heap, run->space, e, len,
-						  NULL, &iter);
+	}
+	codeheap_heap_unlock(heap);
+	return ret;
+}
+
+/*
+ * Try, and again from the entry that faulted (the heap may have changed
+ * meanwhile), at most %CODEHEAP_WRITE_TRIES times after @tries.
+ */
+static noinline int codeheap_write_tries(struct codeheap_heap *heap,
+					 const struct codeheap_write_entry *e,
+					 struct codeheap_write_run *runs,
+					 unsigned int count, unsigned int tries)
+{
+	unsigned int done;
+	int ret;
+
+	for (;;) {
+		ret = codeheap_write_try(heap, e, runs, count, &done);
+		if (ret != -EAGAIN)
+			return ret;
+		if (++tries > CODEHEAP_WRITE_TRIES)
+			return -EFAULT;
+		e += done;
+		count -= done;
 	}
 }
 
@@ -384,7 +612,7 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
  * codeheap_heap_write() - CODEHEAP_IOC_WRITE
  * @heap: the heap, owned by the caller
  * @e: the entries, in kernel memory
- * @runs: scratch room for @count runs
+ * @scratch: %CODEHEAP_WRITE_SCRATCH bytes of room per entry
  * @count: number of entries, at least 1
  *
  * Every entry is checked, every source faulted in and every
@@ -394,168 +622,26 @@ codeheap_write_run_locked(struct codeheap_heap *heap,
  * (the heap may have changed meanwhile); a source that then cannot be read
  * fails the call with -EFAULT, earlier entries written.
  *
+ * One entry, what a JIT does most (publish a function), runs the same
+ * try, inlined with @count the constant 1, so that its loops over entries
+ * and runs fold away.
+ *
  * Return: 0, -EINVAL, -EOVERFLOW, -ENOENT, -EPERM or -EFAULT.
  */
 int codeheap_heap_write(struct codeheap_heap *heap,
-			const struct codeheap_write_entry *e,
-			struct codeheap_write_run *runs, unsigned int count)
+			const struct codeheap_write_entry *e, void *scratch,
+			unsigned int count)
 {
-	unsigned int tries = 0, r, first, last;
-	int nr, ret, n;
-
-	nr = codeheap_write_scan(e, count, runs);
-	if (nr < 0)
-		return nr;
-	for (;;) {
-		ret = codeheap_write_fault_in(e, runs, nr, count);
-		if (ret)
-			return ret;
-
-		mutex_lock(&heap->lock);
-		ret = codeheap_write_validate_locked(heap, e, runs, nr, count);
-		for (r = 0; !ret && r < nr; r++) {
-			first = runs[r].first;
-			last = codeheap_run_last(runs, r, nr, count);
-			n = codeheap_write_run_locked(heap, &e[first], &runs[r],
-						      last - first + 1);
-			if (n >= 0) {
-				/* Again from the entry that faulted. */
-				e += first + n;
-				count -= first + n;
-				ret = -EAGAIN;
-			}
-		}
-		codeheap_heap_unlock(heap);
-		if (ret != -EAGAIN)
-			return ret;
-		if (++tries > CODEHEAP_WRITE_TRIES)
-			return -EFAULT;
-		nr = codeheap_write_scan(e, count, runs);
-	}
-}
-
-/* Fault a source of at most a page in: its first and last byte. */
-static __always_inline int codeheap_write_probe(const char __user *src,
-						unsigned long len)
-{
-	char c;
-
-	if (!user_read_access_begin(src, len))
-		return -EFAULT;
-	unsafe_get_user(c, src, efault);
-	unsafe_get_user(c, src + len - 1, efault);
-	user_read_access_end();
-	return 0;
-
-efault:
-	user_read_access_end();
-	return -EFAULT;
-}
-
-/* One entry as a run: out of line, to keep its frame off the usual path. */
-static noinline int
-codeheap_write1_run_locked(struct codeheap_heap *heap,
-			   struct codeheap_space *space,
-			   const struct codeheap_write_entry *e,
-			   const void __user *src)
-{
-	lockdep_assert_held(&heap->lock);
-	return codeheap_write_iter_locked(heap, space, e, e->len, src,
-					  NULL) < 0 ? 0 : -EAGAIN;
-}
-
-/*
- * Copy one validated entry of at most a page, into @block.  Into the
- * block's first page or the page the last WRITE copied into (a JIT writes
- * function after function into the same page) with one plain copy, found
- * without an xarray walk; elsewhere as a run.
- *
- * Return: 0, or -EAGAIN when the source faulted (the destination is then
- * trap-filled).
- */
-static __always_inline int
-codeheap_write1_locked(struct codeheap_heap *heap, struct codeheap_block *block,
-		       const struct codeheap_write_entry *e,
-		       const void __user *src)
-{
-	unsigned long off = offset_in_page(e->dst);
-	struct codeheap_space *space = block->space;
-	struct page *page;
-	void *kaddr;
-
-	lockdep_assert_held(&heap->lock);
-	if (off + e->len > PAGE_SIZE)
-		return codeheap_write1_run_locked(heap, space, e, src);
-	if (round_down(e->dst, PAGE_SIZE) == round_down(block->start, PAGE_SIZE))
-		page = block->page;
-	else if (heap->wr_page &&
-		 heap->wr_pgoff == codeheap_pgoff(space, e->dst))
-		page = heap->wr_page;
-	else
-		return codeheap_write1_run_locked(heap, space, e, src);
-
-	kaddr = kmap_local_page(page) + off;
-	pagefault_disable();
-	if (unlikely(raw_copy_from_user(kaddr, src, e->len))) {
-		pagefault_enable();
-		kunmap_local(kaddr);
-		codeheap_write_trap_locked(heap, space, e, page);
-		return -EAGAIN;
-	}
-	pagefault_enable();
-	codeheap_icache_clean(heap, kaddr, e->len);
-	kunmap_local(kaddr);
-	return 0;
-}
-
-/**
- * codeheap_heap_write1() - CODEHEAP_IOC_WRITE of one entry
- * @heap: the heap, owned by the caller
- * @e: the entry, in kernel memory
- * @run: scratch room for one run
- *
- * What a JIT does most: publish one function.  The same checks, in the
- * same order, as codeheap_heap_write() makes of one entry, without its
- * batch machinery: a source of at most a page is faulted in by touching
- * its first and last byte, the destination is checked against the
- * allocation the last WRITE went to (or found in the tree) and copied into
- * in one pass.  Anything else (a longer source, or a source paged out
- * again before the copy) goes through codeheap_heap_write().
- *
- * Return: as codeheap_heap_write().
- */
-int codeheap_heap_write1(struct codeheap_heap *heap,
-			 const struct codeheap_write_entry *e,
-			 struct codeheap_write_run *run)
-{
-	const void __user *src = u64_to_user_ptr(e->src);
-	u64 dst = e->dst, len = e->len;
-	struct codeheap_block *block;
+	struct codeheap_write_run *runs = scratch, one;
+	unsigned int done;
 	int ret;
 
-	if (!len)
-		return -EINVAL;
-	if (dst + len < dst || e->src + len < e->src)
-		return -EOVERFLOW;
-	if (dst + len > TASK_SIZE)
-		return -ENOENT;
-	if (len > PAGE_SIZE)
-		return codeheap_heap_write(heap, e, run, 1);
-	if (codeheap_write_probe(src, len))
-		return -EFAULT;
-
-	mutex_lock(&heap->lock);
-	block = codeheap_write_block_locked(heap, heap->wr_block, dst);
-	if (!block || len > block->start + block->len - dst) {
-		ret = -ENOENT;
-	} else if (block->sealed) {
-		ret = -EPERM;
-	} else {
-		heap->wr_block = block;
-		ret = codeheap_write1_locked(heap, block, e, src);
-	}
-	codeheap_heap_unlock(heap);
-	if (ret == -EAGAIN)	/* paged out again meanwhile: retry, slowly */
-		return codeheap_heap_write(heap, e, run, 1);
-	return ret;
+	BUILD_BUG_ON(sizeof(*runs) > CODEHEAP_WRITE_SCRATCH);
+	if (count != 1)
+		return codeheap_write_tries(heap, e, runs, count, 0);
+	/* A run in a local, which the compiler keeps out of memory. */
+	ret = codeheap_write_try(heap, e, &one, 1, &done);
+	if (ret != -EAGAIN)
+		return ret;
+	return codeheap_write_tries(heap, e + done, runs, 1 - done, 1);
 }
