@@ -353,7 +353,8 @@ static void codeheap_batch_put(struct codeheap_heap *heap, void *stack,
  * A batch of @count entries of @size bytes copied in from @uptr, followed
  * in the buffer by @count times @scratch bytes of scratch room for the
  * command.  A single entry (the usual call) is read word by word in one
- * user-access section into @stack, room for one entry and its scratch; a
+ * user-access section into @stack, room for one entry (the command keeps
+ * a single entry's scratch in its own locals); a
  * batch goes to the heap's batch buffer, kept
  * between calls (a JIT sends batch after batch), or to a fresh one if that
  * is in use by another thread or too small.  Inlined so that @size is a
@@ -415,8 +416,7 @@ efault:
 
 static int codeheap_cmd_write(struct codeheap_ucmd *ucmd)
 {
-	u64 stack[(sizeof(struct codeheap_write_entry) +
-		   CODEHEAP_WRITE_SCRATCH) / 8] __uninitialized;
+	u64 stack[sizeof(struct codeheap_write_entry) / 8] __uninitialized;
 	struct codeheap_write *cmd = ucmd->cmd;
 	struct codeheap_write_entry *entries;
 	int ret;
@@ -468,8 +468,7 @@ static int codeheap_cmd_jt_create(struct codeheap_ucmd *ucmd)
 
 static int codeheap_cmd_jt_patch(struct codeheap_ucmd *ucmd)
 {
-	u64 stack[(sizeof(struct codeheap_jt_patch_entry) +
-		   CODEHEAP_JT_PATCH_SCRATCH) / 8] __uninitialized;
+	u64 stack[sizeof(struct codeheap_jt_patch_entry) / 8] __uninitialized;
 	struct codeheap_jt_patch *cmd = ucmd->cmd;
 	struct codeheap_jt_patch_entry *entries;
 	int ret;

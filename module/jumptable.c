@@ -573,7 +573,8 @@ out_unlock:
  * @heap: the heap, owned by the caller
  * @id: the table
  * @entries: the entries, in kernel memory
- * @scratch: %CODEHEAP_JT_PATCH_SCRATCH bytes of room per entry
+ * @scratch: %CODEHEAP_JT_PATCH_SCRATCH bytes of room per entry of a
+ *           batch (one entry keeps its block pointer in a local)
  * @count: number of entries, at least 1
  *
  * Validates every entry, then applies them in order.  One entry, what a

@@ -442,7 +442,8 @@ codeheap_write_pages_locked(struct codeheap_heap *heap,
 		if (!len)
 			break;
 		dst += chunk;
-		src += chunk;
+		if (!iter)
+			src += chunk;
 		page = NULL;
 	}
 	heap->wr_page = page;
@@ -612,7 +613,8 @@ static noinline int codeheap_write_tries(struct codeheap_heap *heap,
  * codeheap_heap_write() - CODEHEAP_IOC_WRITE
  * @heap: the heap, owned by the caller
  * @e: the entries, in kernel memory
- * @scratch: %CODEHEAP_WRITE_SCRATCH bytes of room per entry
+ * @scratch: %CODEHEAP_WRITE_SCRATCH bytes of room per entry of a batch
+ *           (one entry keeps its run in a local)
  * @count: number of entries, at least 1
  *
  * Every entry is checked, every source faulted in and every
@@ -639,9 +641,12 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 	BUILD_BUG_ON(sizeof(*runs) > CODEHEAP_WRITE_SCRATCH);
 	if (count != 1)
 		return codeheap_write_tries(heap, e, runs, count, 0);
-	/* A run in a local, which the compiler keeps out of memory. */
+	/*
+	 * Its one run in a local, which the compiler keeps out of memory, and
+	 * which its retries use too: a single entry has no scratch room.
+	 */
 	ret = codeheap_write_try(heap, e, &one, 1, &done);
 	if (ret != -EAGAIN)
 		return ret;
-	return codeheap_write_tries(heap, e + done, runs, 1 - done, 1);
+	return codeheap_write_tries(heap, e + done, &one, 1 - done, 1);
 }
