@@ -6,7 +6,8 @@
 #   tools/deps.sh GROUP...
 #
 # Groups: build (module and tools; dwarves for the BTF of the module), host (host tests), fuzz (libFuzzer),
-# vm (QEMU runner), lint (checkpatch, sparse, mandoc, the arm64 cross compiler), install (DKMS,
+# vm (QEMU runner), compat32 (the 32-bit x86 selftests the x86-64 VM
+# runs), lint (checkpatch, sparse, mandoc, the arm64 cross compiler), install (DKMS,
 # depmod and modinfo for the install tests), deb (building and linting
 # the Debian packages), chroot (the build chroots of trixie's and sid's
 # kernels), arm64 (cross compilers, AArch64 and AArch32, and QEMU for the
@@ -28,6 +29,7 @@ declare -A pkgs=(
 	[host]="gcc make libc6-dev gcc-12-multilib libc6-dev-i386 binutils binutils-aarch64-linux-gnu pkgconf"
 	[fuzz]="clang libclang-rt-14-dev"
 	[vm]="qemu-system-x86 busybox-static cpio xz-utils gzip"
+	[compat32]="gcc-12-multilib libc6-dev-i386"
 	[lint]="sparse perl mandoc gcc-aarch64-linux-gnu"
 	[install]="dkms kmod xz-utils"
 	[deb]="dpkg-dev debhelper dh-dkms lintian"

@@ -890,7 +890,7 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 	uint64_t p = self->page, addr, a;
 	struct codeheap_write_entry e[64];
 	unsigned char code[CH_RET_LEN];
-	long long before, n[3];
+	long long before, d, n[3];
 	int i, r, k;
 
 	if (ncpu < 2)
@@ -899,12 +899,14 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 		SKIP(return, "no function-call row in /proc/interrupts");
 	ASSERT_EQ(0, ch_reserve(self->fd, 128 * p, 0, 0, &addr));
 	ch_code_ret(code, 64);
-	memset(n, 0, sizeof(n));
+	for (k = 0; k < 3; k++)
+		n[k] = LLONG_MAX;
 	for (r = 0; r < 10; r++) {
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr,
 				      64 * p, 0));
-		n[0] += ch_call_ipis() - before;
+		d = ch_call_ipis() - before;
+		n[0] = d < n[0] ? d : n[0];
 		ASSERT_EQ(0, ch_alloc_in(self->fd, 64 * p, 0, addr,
 					 addr + 128 * p, 0, &a));
 		for (i = 0; i < 64; i++)
@@ -912,19 +914,22 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 				a + i * p, U64(code), CH_RET_LEN };
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_write(self->fd, e, 64));
-		n[1] += ch_call_ipis() - before;
+		d = ch_call_ipis() - before;
+		n[1] = d < n[1] ? d : n[1];
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_free(self->fd, a));
-		n[2] += ch_call_ipis() - before;
+		d = ch_call_ipis() - before;
+		n[2] = d < n[2] ? d : n[2];
 	}
 	for (k = 0; k < 3; k++) {
-		double per = (double)n[k] / 10 / (ncpu - 1);
+		double per = (double)n[k] / (ncpu - 1);
 
-		TH_LOG("%s: %.2f function-call IPIs per CPU",
+		TH_LOG("%s: %.2f function-call IPIs per CPU in the quietest of 10",
 		       (const char *[]){ "COMMIT", "WRITE", "FREE" }[k], per);
 		/*
-		 * The mm's own IPIs (a decommit's TLB flush, a debug
-		 * kernel's checks) may add a few; per page would be 64.
+		 * The counter is machine-wide: other work's IPIs (a debug
+		 * kernel's scanners, the mm's own TLB flushes) land in some
+		 * runs, so the quietest run is judged. Per page would be 64.
 		 */
 		EXPECT_GT(8.0, per);
 	}
