@@ -721,61 +721,61 @@ long codeheap_fops_ioctl(struct file *filp, unsigned int cmd,
 	struct codeheap_heap *heap = filp->private_data;
 	void __user *argp = (void __user *)arg;
 
-	if (cmd != _IO(CODEHEAP_TYPE, _IOC_NR(cmd)))
-		return -ENOTTY;
 	/*
 	 * One case per entry of the table, each running the same
 	 * codeheap_ioctl_run() with a constant entry (no index into the table
-	 * with the user's number, so nothing to speculate past).  WRITE, what
-	 * a JIT calls most, is tested first.
+	 * with the user's number, so nothing to speculate past).  The cases
+	 * are whole command numbers: any other number, the same command
+	 * number with direction or size bits included, is -ENOTTY.  WRITE,
+	 * what a JIT calls most, is tested first.
 	 */
-	switch (__builtin_expect(_IOC_NR(cmd), CODEHEAP_CMD_WRITE)) {
-	case CODEHEAP_CMD_VERSION:
+	switch (__builtin_expect(cmd, CODEHEAP_IOC_WRITE)) {
+	case CODEHEAP_IOC_VERSION:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_VERSION]);
-	case CODEHEAP_CMD_RESERVE:
+	case CODEHEAP_IOC_RESERVE:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_RESERVE]);
-	case CODEHEAP_CMD_RELEASE:
+	case CODEHEAP_IOC_RELEASE:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_RELEASE]);
-	case CODEHEAP_CMD_COMMIT:
+	case CODEHEAP_IOC_COMMIT:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_COMMIT]);
-	case CODEHEAP_CMD_DECOMMIT:
+	case CODEHEAP_IOC_DECOMMIT:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_DECOMMIT]);
-	case CODEHEAP_CMD_PROTECT:
+	case CODEHEAP_IOC_PROTECT:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_PROTECT]);
-	case CODEHEAP_CMD_SEAL:
+	case CODEHEAP_IOC_SEAL:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_SEAL]);
-	case CODEHEAP_CMD_ALLOC:
+	case CODEHEAP_IOC_ALLOC:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_ALLOC]);
-	case CODEHEAP_CMD_FREE:
+	case CODEHEAP_IOC_FREE:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_FREE]);
-	case CODEHEAP_CMD_LOOKUP:
+	case CODEHEAP_IOC_LOOKUP:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_LOOKUP]);
-	case CODEHEAP_CMD_WRITE:
+	case CODEHEAP_IOC_WRITE:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_WRITE]);
-	case CODEHEAP_CMD_STATS:
+	case CODEHEAP_IOC_STATS:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_STATS]);
-	case CODEHEAP_CMD_JT_CREATE:
+	case CODEHEAP_IOC_JT_CREATE:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_CREATE]);
-	case CODEHEAP_CMD_JT_PATCH:
+	case CODEHEAP_IOC_JT_PATCH:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_PATCH]);
-	case CODEHEAP_CMD_JT_QUERY:
+	case CODEHEAP_IOC_JT_QUERY:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_QUERY]);
-	case CODEHEAP_CMD_JT_DESTROY:
+	case CODEHEAP_IOC_JT_DESTROY:
 		return codeheap_ioctl_run(heap, argp,
 					  &codeheap_ioctl_ops[CODEHEAP_CMD_JT_DESTROY]);
 	}

@@ -588,16 +588,22 @@ static __always_inline int codeheap_write_try(struct codeheap_heap *heap,
 
 /*
  * Try, and again from the entry that faulted (the heap may have changed
- * meanwhile), at most %CODEHEAP_WRITE_TRIES times after @tries.
+ * meanwhile), at most %CODEHEAP_WRITE_TRIES times after @tries.  @runs is
+ * the batch's scratch, or NULL for the retries of a single entry, which
+ * has none: its run is then a local here, so that the first try's stays
+ * out of memory in codeheap_heap_write().
  */
 static noinline int codeheap_write_tries(struct codeheap_heap *heap,
 					 const struct codeheap_write_entry *e,
 					 struct codeheap_write_run *runs,
 					 unsigned int count, unsigned int tries)
 {
+	struct codeheap_write_run one;
 	unsigned int done;
 	int ret;
 
+	if (!runs)
+		runs = &one;
 	for (;;) {
 		ret = codeheap_write_try(heap, e, runs, count, &done);
 		if (ret != -EAGAIN)
@@ -642,11 +648,12 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 	if (count != 1)
 		return codeheap_write_tries(heap, e, runs, count, 0);
 	/*
-	 * Its one run in a local, which the compiler keeps out of memory, and
-	 * which its retries use too: a single entry has no scratch room.
+	 * Its one run in a local, which the compiler keeps out of memory (no
+	 * stack canary, no zeroing) as long as its address goes nowhere: its
+	 * retries have their own.
 	 */
 	ret = codeheap_write_try(heap, e, &one, 1, &done);
 	if (ret != -EAGAIN)
 		return ret;
-	return codeheap_write_tries(heap, e + done, &one, 1 - done, 1);
+	return codeheap_write_tries(heap, e + done, NULL, 1 - done, 1);
 }
