@@ -40,6 +40,7 @@
 #ifndef _CODEHEAP_HEAP_H
 #define _CODEHEAP_HEAP_H
 
+#include <linux/fs.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
@@ -524,6 +525,18 @@ static inline bool codeheap_pool_ok(int ret)
 static inline bool codeheap_heap_owned(const struct codeheap_heap *heap)
 {
 	return current->mm == heap->mm;
+}
+
+/**
+ * codeheap_heap_id() - the heap's id in traces and debugfs
+ * @heap: the heap
+ *
+ * Return: the inode number of the heap's own inode, which
+ * /proc/<pid>/maps shows beside every mapping of the heap.
+ */
+static inline unsigned long codeheap_heap_id(const struct codeheap_heap *heap)
+{
+	return heap->inode->i_ino;
 }
 
 /**

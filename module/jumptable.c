@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 
 #include "heap.h"
+#include "trace.h"
 
 /**
  * struct codeheap_jt_slot - kernel state of one jump-table slot
@@ -589,11 +590,15 @@ int codeheap_heap_jt_patch(struct codeheap_heap *heap, u32 id,
 			   void *scratch, u32 count)
 {
 	struct codeheap_block *one;
+	int ret;
 
 	BUILD_BUG_ON(sizeof(one) > CODEHEAP_JT_PATCH_SCRATCH);
 	if (count == 1)
-		return codeheap_jt_patch(heap, id, entries, &one, 1);
-	return codeheap_jt_patch(heap, id, entries, scratch, count);
+		ret = codeheap_jt_patch(heap, id, entries, &one, 1);
+	else
+		ret = codeheap_jt_patch(heap, id, entries, scratch, count);
+	trace_codeheap_jt_patch(heap, id, count, ret);
+	return ret;
 }
 
 /*

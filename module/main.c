@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/seq_file.h>
 #include <linux/sysfs.h>
 
 #include "heap.h"
@@ -58,6 +59,16 @@ static int codeheap_fops_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * /proc/<pid>/fdinfo/<fd>: the heap's id, the one its tracepoints name
+ * (Documentation/observability.rst).
+ */
+static void codeheap_fops_show_fdinfo(struct seq_file *m, struct file *filp)
+{
+	seq_printf(m, "codeheap-id:\t%lu\n",
+		   codeheap_heap_id(filp->private_data));
+}
+
 static const struct file_operations codeheap_fops = {
 	.owner = THIS_MODULE,
 	.open = codeheap_fops_open,
@@ -67,6 +78,7 @@ static const struct file_operations codeheap_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 #endif
 	.mmap = codeheap_fops_mmap,
+	.show_fdinfo = codeheap_fops_show_fdinfo,
 };
 
 /* ---------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <linux/uio.h>
 
 #include "heap.h"
+#include "trace.h"
 
 /* Times WRITE re-faults a source that was paged out while it held the lock. */
 #define CODEHEAP_WRITE_TRIES	8
@@ -615,6 +616,18 @@ static noinline int codeheap_write_tries(struct codeheap_heap *heap,
 	}
 }
 
+/*
+ * The WRITE event, out of line: inlined, the tracepoint's call sequence
+ * makes codeheap_heap_write() realign its stack (a frame pointer and two
+ * more saved registers on every WRITE, the event disabled or not).
+ */
+static noinline void codeheap_write_trace(struct codeheap_heap *heap,
+					  const struct codeheap_write_entry *e,
+					  unsigned int count, int ret)
+{
+	trace_codeheap_write(heap, e, count, ret);
+}
+
 /**
  * codeheap_heap_write() - CODEHEAP_IOC_WRITE
  * @heap: the heap, owned by the caller
@@ -645,15 +658,20 @@ int codeheap_heap_write(struct codeheap_heap *heap,
 	int ret;
 
 	BUILD_BUG_ON(sizeof(*runs) > CODEHEAP_WRITE_SCRATCH);
-	if (count != 1)
-		return codeheap_write_tries(heap, e, runs, count, 0);
-	/*
-	 * Its one run in a local, which the compiler keeps out of memory (no
-	 * stack canary, no zeroing) as long as its address goes nowhere: its
-	 * retries have their own.
-	 */
-	ret = codeheap_write_try(heap, e, &one, 1, &done);
-	if (ret != -EAGAIN)
-		return ret;
-	return codeheap_write_tries(heap, e + done, NULL, 1 - done, 1);
+	if (count != 1) {
+		ret = codeheap_write_tries(heap, e, runs, count, 0);
+	} else {
+		/*
+		 * Its one run in a local, which the compiler keeps out of
+		 * memory (no stack canary, no zeroing) as long as its address
+		 * goes nowhere: its retries have their own.
+		 */
+		ret = codeheap_write_try(heap, e, &one, 1, &done);
+		if (ret == -EAGAIN)
+			ret = codeheap_write_tries(heap, e + done, NULL,
+						   1 - done, 1);
+	}
+	if (trace_codeheap_write_enabled())
+		codeheap_write_trace(heap, e, count, ret);
+	return ret;
 }
