@@ -11,6 +11,7 @@
 
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "heap.h"
@@ -605,4 +606,30 @@ int codeheap_heap_lookup(struct codeheap_heap *heap,
 	}
 	codeheap_heap_unlock(heap);
 	return ret;
+}
+
+/**
+ * codeheap_heap_show_blocks() - list the allocations, for debugfs
+ * @heap: the heap
+ * @m: where to print one line per allocation, lowest address first: its
+ *     start, length, tag, whether it is sealed, and the id of the jump
+ *     table it holds (0 for none)
+ *
+ * Holds @heap->lock for the whole list, so that it is one state of the
+ * heap; the heap's commands wait meanwhile (debugfs is root's, for
+ * debugging).
+ */
+void codeheap_heap_show_blocks(struct codeheap_heap *heap, struct seq_file *m)
+{
+	struct codeheap_block *block;
+	struct rb_node *rb;
+
+	mutex_lock(&heap->lock);
+	for (rb = rb_first(&heap->blocks); rb; rb = rb_next(rb)) {
+		block = rb_entry(rb, struct codeheap_block, node);
+		seq_printf(m, "0x%lx %lu 0x%llx %d %u\n", block->start,
+			   block->len, block->tag, block->sealed,
+			   block->jt ? codeheap_jt_id(block->jt) : 0);
+	}
+	codeheap_heap_unlock(heap);
 }

@@ -132,6 +132,7 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
 	atomic_inc(&codeheap_nr_heaps);
+	codeheap_debugfs_add(heap);
 	return heap;
 
 put_user:
@@ -155,6 +156,8 @@ void codeheap_heap_destroy(struct codeheap_heap *heap)
 	struct codeheap_space *space, *stmp;
 	struct codeheap_pool_node *node;
 
+	/* First: no debugfs reader may see the heap from here on. */
+	codeheap_debugfs_remove(heap);
 	codeheap_jt_destroy_all(heap);
 	codeheap_pages_destroy(heap);
 	codeheap_mapping_destroy(heap);

@@ -16,12 +16,14 @@
  *   space.c      RESERVE, RELEASE                       -> pages.c
  *   pages.c      the page store; COMMIT, DECOMMIT,      -> mmap.c (map,
  *                PROTECT                                   revoke)
+ *   debugfs.c    the debugfs view                       -> heap.c, block.c
  *   account.c    limits, global and per-user counters
  *   pool.c, arch/: pure.  The tree lookups below are inline and used by
  *   every part.
  *
  * Lock order, outermost first:
  *
+ *   codeheap_debugfs_lock (debugfs.c: the list of heaps "heaps" reads)
  *   heap->space_lock  (RESERVE, RELEASE, growth: held across vm_mmap()
  *                      and vm_munmap(), which take mmap_lock)
  *   mmap_lock         (taken for read by commands that map pages; the mm
@@ -53,6 +55,8 @@
 #include <linux/codeheap.h>
 
 #include <asm/cacheflush.h>
+
+struct seq_file;
 #if defined(CONFIG_ARM64)
 #include <asm/cache.h>
 #include <asm/cpufeature.h>
@@ -308,6 +312,12 @@ struct codeheap_batch {
  * @icache_dirty: code was stored through the kernel's mapping since @lock
  *                was taken: codeheap_heap_unlock() synchronises every CPU's
  *                instruction fetch once (arm64; never set on x86-64)
+ * @debugfs_node: link in the list of live heaps debugfs shows, protected by
+ *                that list's lock (debugfs.c)
+ * @debugfs_dir: the heap's directory in debugfs, or an error pointer
+ * @owner_pid: the thread group that opened the heap, for debugfs; set at
+ *             open and never changed
+ * @owner_comm: its command name at open, for debugfs; never changed
  */
 struct codeheap_heap {
 	struct mm_struct *mm;
@@ -344,6 +354,10 @@ struct codeheap_heap {
 	struct list_head kept;
 	unsigned int nr_kept;
 	bool icache_dirty;
+	struct list_head debugfs_node;
+	struct dentry *debugfs_dir;
+	struct pid *owner_pid;
+	char owner_comm[TASK_COMM_LEN];
 };
 
 /*
@@ -560,6 +574,12 @@ void codeheap_heap_stats(struct codeheap_heap *heap,
 void codeheap_space_end_locked(struct codeheap_heap *heap,
 			       struct codeheap_space *space);
 
+/* debugfs.c */
+void codeheap_debugfs_add(struct codeheap_heap *heap);
+void codeheap_debugfs_remove(struct codeheap_heap *heap);
+void codeheap_debugfs_init(void);
+void codeheap_debugfs_exit(void);
+
 /* space.c */
 /* Any reservation starting at the address, for codeheap_space_release(). */
 #define CODEHEAP_ANY_SPACE	((pgoff_t)-1)
@@ -605,6 +625,7 @@ int codeheap_heap_free(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_seal(struct codeheap_heap *heap, unsigned long addr);
 int codeheap_heap_lookup(struct codeheap_heap *heap,
 			 struct codeheap_lookup *arg);
+void codeheap_heap_show_blocks(struct codeheap_heap *heap, struct seq_file *m);
 int codeheap_lock_spare(struct codeheap_heap *heap);
 int codeheap_block_alloc(struct codeheap_heap *heap, unsigned long len,
 			 u64 align, u64 lo, u64 hi, u64 tag,
@@ -648,6 +669,7 @@ void codeheap_jt_unref_block_locked(struct codeheap_heap *heap,
 void codeheap_jt_space_end_locked(struct codeheap_heap *heap,
 				  struct codeheap_space *space);
 void codeheap_jt_destroy_all(struct codeheap_heap *heap);
+u32 codeheap_jt_id(const struct codeheap_jt *jt);
 
 /* account.c: the limits, the global counters and per-user charges */
 void codeheap_limits_get(struct codeheap_limits *limits);

@@ -570,6 +570,17 @@ out_unlock:
 }
 
 /**
+ * codeheap_jt_id() - a jump table's id, for debugfs
+ * @jt: the table
+ *
+ * Return: the id JT_CREATE gave it.
+ */
+u32 codeheap_jt_id(const struct codeheap_jt *jt)
+{
+	return jt->id;
+}
+
+/**
  * codeheap_heap_jt_patch() - CODEHEAP_IOC_JT_PATCH
  * @heap: the heap, owned by the caller
  * @id: the table

@@ -136,12 +136,15 @@ static int __init codeheap_init(void)
 	ret = codeheap_mapping_init();
 	if (ret)
 		return ret;
+	/* Before the device: every heap is shown from its open on. */
+	codeheap_debugfs_init();
 	ret = misc_register(&codeheap_misc);
 	if (ret)
-		goto exit_mapping;
+		goto exit_debugfs;
 	return 0;
 
-exit_mapping:
+exit_debugfs:
+	codeheap_debugfs_exit();
 	codeheap_mapping_exit();
 	return ret;
 }
@@ -150,6 +153,7 @@ module_init(codeheap_init);
 static void __exit codeheap_exit(void)
 {
 	misc_deregister(&codeheap_misc);
+	codeheap_debugfs_exit();
 	codeheap_mapping_exit();
 }
 module_exit(codeheap_exit);
