@@ -626,6 +626,9 @@ void codeheap_heap_show_blocks(struct codeheap_heap *heap, struct seq_file *m)
 
 	mutex_lock(&heap->lock);
 	for (rb = rb_first(&heap->blocks); rb; rb = rb_next(rb)) {
+		/* Full: seq_read() calls again with a bigger buffer. */
+		if (seq_has_overflowed(m))
+			break;
 		block = rb_entry(rb, struct codeheap_block, node);
 		seq_printf(m, "0x%lx %lu 0x%llx %d %u\n", block->start,
 			   block->len, block->tag, block->sealed,

@@ -40,7 +40,7 @@ static int codeheap_debugfs_heaps_show(struct seq_file *m, void *unused)
 	mutex_lock(&codeheap_debugfs_lock);
 	list_for_each_entry(heap, &codeheap_debugfs_heaps, debugfs_node) {
 		codeheap_heap_stats(heap, &st);
-		seq_printf(m, "%lu %d %u %llu %llu %llu %u %u %llu %llu %s\n",
+		seq_printf(m, "%llu %d %u %llu %llu %llu %u %u %llu %llu %s\n",
 			   codeheap_heap_id(heap), pid_nr(heap->owner_pid),
 			   st.reservations, st.reserved_bytes,
 			   st.committed_bytes, st.allocated_bytes,
@@ -77,7 +77,7 @@ void codeheap_debugfs_add(struct codeheap_heap *heap)
 
 	heap->owner_pid = get_task_pid(current, PIDTYPE_TGID);
 	get_task_comm(heap->owner_comm, current);
-	snprintf(name, sizeof(name), "%lu", codeheap_heap_id(heap));
+	snprintf(name, sizeof(name), "%llu", codeheap_heap_id(heap));
 	heap->debugfs_dir = debugfs_create_dir(name, codeheap_debugfs_root);
 	debugfs_create_file("blocks", 0400, heap->debugfs_dir, heap,
 			    &codeheap_debugfs_blocks_fops);

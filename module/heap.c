@@ -17,6 +17,9 @@
 
 #include "heap.h"
 
+/* The id of the last heap made (codeheap_heap_id()). */
+static atomic64_t codeheap_last_id = ATOMIC64_INIT(0);
+
 /* Free every block of an ending space, resetting the slots that target it. */
 static void codeheap_space_free_blocks_locked(struct codeheap_heap *heap,
 					      struct codeheap_space *space)
@@ -132,6 +135,7 @@ struct codeheap_heap *codeheap_heap_create(struct file *file)
 	heap->mm = current->mm;
 	mmgrab(heap->mm);
 	atomic_inc(&codeheap_nr_heaps);
+	heap->id = atomic64_inc_return(&codeheap_last_id);
 	codeheap_debugfs_add(heap);
 	return heap;
 

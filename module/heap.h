@@ -312,6 +312,7 @@ struct codeheap_batch {
  * @icache_dirty: code was stored through the kernel's mapping since @lock
  *                was taken: codeheap_heap_unlock() synchronises every CPU's
  *                instruction fetch once (arm64; never set on x86-64)
+ * @id: the heap's id (codeheap_heap_id()); set at open and never changed
  * @debugfs_node: link in the list of live heaps debugfs shows, protected by
  *                that list's lock (debugfs.c)
  * @debugfs_dir: the heap's directory in debugfs, or an error pointer
@@ -354,6 +355,7 @@ struct codeheap_heap {
 	struct list_head kept;
 	unsigned int nr_kept;
 	bool icache_dirty;
+	u64 id;
 	struct list_head debugfs_node;
 	struct dentry *debugfs_dir;
 	struct pid *owner_pid;
@@ -542,15 +544,15 @@ static inline bool codeheap_heap_owned(const struct codeheap_heap *heap)
 }
 
 /**
- * codeheap_heap_id() - the heap's id in traces and debugfs
+ * codeheap_heap_id() - the heap's id in traces, fdinfo and debugfs
  * @heap: the heap
  *
- * Return: the inode number of the heap's own inode, which
- * /proc/<pid>/maps shows beside every mapping of the heap.
+ * Return: the id codeheap_heap_create() gave the heap: a count of the
+ * heaps made since the module loaded, so never the id of another heap.
  */
-static inline unsigned long codeheap_heap_id(const struct codeheap_heap *heap)
+static inline u64 codeheap_heap_id(const struct codeheap_heap *heap)
 {
-	return heap->inode->i_ino;
+	return heap->id;
 }
 
 /**

@@ -65,7 +65,7 @@ static int codeheap_fops_release(struct inode *inode, struct file *filp)
  */
 static void codeheap_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
-	seq_printf(m, "codeheap-id:\t%lu\n",
+	seq_printf(m, "codeheap-id:\t%llu\n",
 		   codeheap_heap_id(filp->private_data));
 }
 

@@ -20,20 +20,27 @@
 
 #include "heap.h"
 
-#ifndef _CODEHEAP_TRACE_HELPERS
-#define _CODEHEAP_TRACE_HELPERS
-/* The bytes a WRITE's entries hold in all (for its event only). */
-static inline u64 codeheap_trace_bytes(const struct codeheap_write_entry *e,
-				       u32 count)
-{
-	u64 bytes = 0;
-	u32 i;
-
-	for (i = 0; i < count; i++)
-		bytes += e[i].len;
-	return bytes;
-}
-#endif
+/*
+ * The command numbers are built from an enum: export its values, so that
+ * tools reading the events' formats (libtraceevent: perf, trace-cmd) can
+ * resolve codeheap_error's names (Documentation/trace/events.rst).
+ */
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_VERSION);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_RESERVE);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_RELEASE);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_COMMIT);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_DECOMMIT);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_PROTECT);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_SEAL);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_ALLOC);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_FREE);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_LOOKUP);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_WRITE);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_STATS);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_JT_CREATE);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_JT_PATCH);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_JT_QUERY);
+TRACE_DEFINE_ENUM(CODEHEAP_CMD_JT_DESTROY);
 
 /*
  * The success events take the command's result @ret and record only when
@@ -45,7 +52,7 @@ TRACE_EVENT_CONDITION(codeheap_reserve,
 			       const struct codeheap_reserve *cmd, int ret),
 		      TP_ARGS(heap, cmd, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
 				       __field(u64, addr)
 				       __field(u64, len)
 				       __field(u32, flags)),
@@ -53,7 +60,7 @@ TRACE_EVENT_CONDITION(codeheap_reserve,
 				     __entry->addr = cmd->addr;
 				     __entry->len = cmd->len;
 				     __entry->flags = cmd->flags;),
-		      TP_printk("heap=%lu addr=0x%llx len=0x%llx flags=0x%x",
+		      TP_printk("heap=%llu addr=0x%llx len=0x%llx flags=0x%x",
 				__entry->heap, __entry->addr, __entry->len,
 				__entry->flags));
 
@@ -61,11 +68,11 @@ TRACE_EVENT_CONDITION(codeheap_reserve,
 DECLARE_EVENT_CLASS(codeheap_addr_class,
 		    TP_PROTO(const struct codeheap_heap *heap, u64 addr, int ret),
 		    TP_ARGS(heap, addr, ret),
-		    TP_STRUCT__entry(__field(unsigned long, heap)
+		    TP_STRUCT__entry(__field(u64, heap)
 				     __field(u64, addr)),
 		    TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
 				   __entry->addr = addr;),
-		    TP_printk("heap=%lu addr=0x%llx", __entry->heap, __entry->addr));
+		    TP_printk("heap=%llu addr=0x%llx", __entry->heap, __entry->addr));
 
 DEFINE_EVENT_CONDITION(codeheap_addr_class, codeheap_release,
 		       TP_PROTO(const struct codeheap_heap *heap, u64 addr, int ret),
@@ -87,7 +94,7 @@ DECLARE_EVENT_CLASS(codeheap_range_class,
 		    TP_PROTO(const struct codeheap_heap *heap,
 			     const struct codeheap_range *cmd, int ret),
 		    TP_ARGS(heap, cmd, ret),
-		    TP_STRUCT__entry(__field(unsigned long, heap)
+		    TP_STRUCT__entry(__field(u64, heap)
 				     __field(u64, addr)
 				     __field(u64, len)
 				     __field(u32, prot)),
@@ -95,7 +102,7 @@ DECLARE_EVENT_CLASS(codeheap_range_class,
 				   __entry->addr = cmd->addr;
 				   __entry->len = cmd->len;
 				   __entry->prot = cmd->prot;),
-		    TP_printk("heap=%lu addr=0x%llx len=0x%llx prot=0x%x",
+		    TP_printk("heap=%llu addr=0x%llx len=0x%llx prot=0x%x",
 			      __entry->heap, __entry->addr, __entry->len,
 			      __entry->prot));
 
@@ -122,7 +129,7 @@ TRACE_EVENT_CONDITION(codeheap_alloc,
 			       const struct codeheap_alloc *cmd, int ret),
 		      TP_ARGS(heap, cmd, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
 				       __field(u64, addr)
 				       __field(u64, len)
 				       __field(u64, tag)),
@@ -130,25 +137,23 @@ TRACE_EVENT_CONDITION(codeheap_alloc,
 				     __entry->addr = cmd->addr;
 				     __entry->len = cmd->len;
 				     __entry->tag = cmd->tag;),
-		      TP_printk("heap=%lu addr=0x%llx len=0x%llx tag=0x%llx",
+		      TP_printk("heap=%llu addr=0x%llx len=0x%llx tag=0x%llx",
 				__entry->heap, __entry->addr, __entry->len,
 				__entry->tag));
 
 /* One event per WRITE: its entries and the bytes they hold in all. */
 TRACE_EVENT_CONDITION(codeheap_write,
-		      TP_PROTO(const struct codeheap_heap *heap,
-			       const struct codeheap_write_entry *entries,
-			       u32 count, int ret),
-		      TP_ARGS(heap, entries, count, ret),
+		      TP_PROTO(const struct codeheap_heap *heap, u32 count,
+			       u64 bytes, int ret),
+		      TP_ARGS(heap, count, bytes, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
-				       __field(u32, count)
-				       __field(u64, bytes)),
+		      TP_STRUCT__entry(__field(u64, heap)
+				       __field(u64, bytes)
+				       __field(u32, count)),
 		      TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
-				     __entry->count = count;
-				     __entry->bytes =
-					codeheap_trace_bytes(entries, count);),
-		      TP_printk("heap=%lu count=%u bytes=%llu",
+				     __entry->bytes = bytes;
+				     __entry->count = count;),
+		      TP_printk("heap=%llu count=%u bytes=%llu",
 				__entry->heap, __entry->count, __entry->bytes));
 
 TRACE_EVENT_CONDITION(codeheap_jt_create,
@@ -156,17 +161,17 @@ TRACE_EVENT_CONDITION(codeheap_jt_create,
 			       const struct codeheap_jt_create *cmd, int ret),
 		      TP_ARGS(heap, cmd, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
+				       __field(u64, base)
 				       __field(u32, id)
 				       __field(u32, nr_slots)
-				       __field(u32, slot_size)
-				       __field(u64, base)),
+				       __field(u32, slot_size)),
 		      TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
 				     __entry->id = cmd->id;
 				     __entry->nr_slots = cmd->nr_slots;
 				     __entry->slot_size = cmd->slot_size;
 				     __entry->base = cmd->base;),
-		      TP_printk("heap=%lu id=%u nr_slots=%u slot_size=%u base=0x%llx",
+		      TP_printk("heap=%llu id=%u nr_slots=%u slot_size=%u base=0x%llx",
 				__entry->heap, __entry->id, __entry->nr_slots,
 				__entry->slot_size, __entry->base));
 
@@ -176,24 +181,24 @@ TRACE_EVENT_CONDITION(codeheap_jt_patch,
 			       int ret),
 		      TP_ARGS(heap, id, count, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
 				       __field(u32, id)
 				       __field(u32, count)),
 		      TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
 				     __entry->id = id;
 				     __entry->count = count;),
-		      TP_printk("heap=%lu id=%u count=%u",
+		      TP_printk("heap=%llu id=%u count=%u",
 				__entry->heap, __entry->id, __entry->count));
 
 TRACE_EVENT_CONDITION(codeheap_jt_destroy,
 		      TP_PROTO(const struct codeheap_heap *heap, u32 id, int ret),
 		      TP_ARGS(heap, id, ret),
 		      TP_CONDITION(!ret),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
 				       __field(u32, id)),
 		      TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
 				     __entry->id = id;),
-		      TP_printk("heap=%lu id=%u", __entry->heap, __entry->id));
+		      TP_printk("heap=%llu id=%u", __entry->heap, __entry->id));
 
 /*
  * Every command's error return, whatever the command: @cmd is the ioctl
@@ -205,13 +210,13 @@ TRACE_EVENT_CONDITION(codeheap_error,
 			       long ret),
 		      TP_ARGS(heap, cmd, ret),
 		      TP_CONDITION(ret < 0),
-		      TP_STRUCT__entry(__field(unsigned long, heap)
+		      TP_STRUCT__entry(__field(u64, heap)
 				       __field(unsigned int, cmd)
 				       __field(int, err)),
 		      TP_fast_assign(__entry->heap = codeheap_heap_id(heap);
 				     __entry->cmd = cmd;
 				     __entry->err = ret;),
-		      TP_printk("heap=%lu cmd=%s err=%d", __entry->heap,
+		      TP_printk("heap=%llu cmd=%s err=%d", __entry->heap,
 				__print_symbolic(__entry->cmd,
 						 { CODEHEAP_IOC_VERSION, "VERSION" },
 						 { CODEHEAP_IOC_RESERVE, "RESERVE" },

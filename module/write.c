@@ -619,13 +619,19 @@ static noinline int codeheap_write_tries(struct codeheap_heap *heap,
 /*
  * The WRITE event, out of line: inlined, the tracepoint's call sequence
  * makes codeheap_heap_write() realign its stack (a frame pointer and two
- * more saved registers on every WRITE, the event disabled or not).
+ * more saved registers on every WRITE, the event disabled or not).  The
+ * bytes are summed here, before the event reserves its record.
  */
 static noinline void codeheap_write_trace(struct codeheap_heap *heap,
 					  const struct codeheap_write_entry *e,
 					  unsigned int count, int ret)
 {
-	trace_codeheap_write(heap, e, count, ret);
+	u64 bytes = 0;
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		bytes += e[i].len;
+	trace_codeheap_write(heap, count, bytes, ret);
 }
 
 /**

@@ -24,9 +24,9 @@
 #define DEBUGFS "/sys/kernel/debug/codeheap/"
 
 /* The heap's id: codeheap-id in the fd's fdinfo, or 0. */
-static unsigned long heap_id(int fd)
+static unsigned long long heap_id(int fd)
 {
-	unsigned long id = 0;
+	unsigned long long id = 0;
 	char path[64], line[256];
 	FILE *f;
 
@@ -35,14 +35,14 @@ static unsigned long heap_id(int fd)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "codeheap-id: %lu", &id) == 1)
+		if (sscanf(line, "codeheap-id: %llu", &id) == 1)
 			break;
 	fclose(f);
 	return id;
 }
 
 struct heap_line {
-	unsigned long id;
+	unsigned long long id;
 	int pid;
 	unsigned int reservations, allocations, jump_tables;
 	unsigned long long reserved, committed, allocated;
@@ -51,7 +51,7 @@ struct heap_line {
 };
 
 /* Heap @id's line of the heaps file: 1 found, 0 not listed, -errno. */
-static int find_heap(unsigned long id, struct heap_line *out)
+static int find_heap(unsigned long long id, struct heap_line *out)
 {
 	char line[512];
 	int found = 0;
@@ -64,7 +64,7 @@ static int find_heap(unsigned long id, struct heap_line *out)
 
 		if (line[0] == '#')
 			continue;
-		if (sscanf(line, "%lu %d %u %llu %llu %llu %u %u %llu %llu %63[^\n]",
+		if (sscanf(line, "%llu %d %u %llu %llu %llu %u %u %llu %llu %63[^\n]",
 			   &h.id, &h.pid, &h.reservations, &h.reserved,
 			   &h.committed, &h.allocated, &h.allocations,
 			   &h.jump_tables, &h.peak_committed,
@@ -84,7 +84,7 @@ static int find_heap(unsigned long id, struct heap_line *out)
 FIXTURE(debugfs) {
 	int fd;
 	uint64_t page;
-	unsigned long id;
+	unsigned long long id;
 };
 
 FIXTURE_SETUP(debugfs)
@@ -168,7 +168,7 @@ TEST_F(debugfs, blocks_are_the_allocations)
 	c.default_target = a[0];
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_JT_CREATE, &c));
 
-	snprintf(path, sizeof(path), DEBUGFS "%lu/blocks", self->id);
+	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
 	f = fopen(path, "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
@@ -196,6 +196,38 @@ TEST_F(debugfs, blocks_are_the_allocations)
 	EXPECT_EQ(1, tables);
 }
 
+/*
+ * More allocations than one page of output holds: the list, cut where
+ * seq_file's buffer fills and started again in a bigger one, comes out
+ * whole, each allocation once.
+ */
+TEST_F(debugfs, long_blocks_list_is_whole)
+{
+	unsigned long long start, prev = 0;
+	char path[128], line[256];
+	unsigned int n = 0;
+	uint64_t r, a;
+	FILE *f;
+	int i;
+
+	ASSERT_EQ(0, ch_reserve(self->fd, 64 * self->page, 0, 0, &r));
+	for (i = 0; i < 2000; i++)
+		ASSERT_EQ(0, ch_alloc(self->fd, 64, i, &a));
+	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
+	f = fopen(path, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		ASSERT_EQ(1, sscanf(line, "%llx", &start));
+		EXPECT_LT(prev, start);
+		prev = start;
+		n++;
+	}
+	fclose(f);
+	EXPECT_EQ(2000, n);
+}
+
 /* Root's only: an unprivileged reader is refused both files. */
 TEST_F(debugfs, root_only)
 {
@@ -204,7 +236,7 @@ TEST_F(debugfs, root_only)
 	int status;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), DEBUGFS "%lu/blocks", self->id);
+	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
 	ASSERT_EQ(0, stat(DEBUGFS "heaps", &st));
 	EXPECT_EQ(0400, st.st_mode & 07777);
 	ASSERT_EQ(0, stat(path, &st));
@@ -225,13 +257,13 @@ TEST_F(debugfs, root_only)
 TEST_F(debugfs, ended_heap_leaves)
 {
 	int fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
-	unsigned long id = heap_id(fd);
+	unsigned long long id = heap_id(fd);
 	struct heap_line h;
 	char path[128];
 	struct stat st;
 
 	ASSERT_LE(0, fd);
-	snprintf(path, sizeof(path), DEBUGFS "%lu/blocks", id);
+	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", id);
 	ASSERT_EQ(1, find_heap(id, &h));
 	ASSERT_EQ(0, stat(path, &st));
 	close(fd);
@@ -243,12 +275,12 @@ TEST_F(debugfs, ended_heap_leaves)
 }
 
 /* Read one heap's blocks: 0, or -errno if it could not be opened. */
-static int read_blocks(unsigned long id)
+static int read_blocks(unsigned long long id)
 {
 	char path[128], buf[4096];
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), DEBUGFS "%lu/blocks", id);
+	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", id);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -271,7 +303,7 @@ static int read_blocks(unsigned long id)
 TEST_F(debugfs, reads_race_heaps_ending)
 {
 	int rounds = 0, opened = 0, gone = 0, status, p[2];
-	unsigned long ids[64], last = 0;
+	unsigned long long ids[64], last = 0;
 	struct heap_line h;
 	pid_t pid;
 
@@ -289,7 +321,7 @@ TEST_F(debugfs, reads_race_heaps_ending)
 			for (int k = 0; k < 3; k++)
 				if (ch_alloc(fd, 64, k, &a))
 					_exit(1);
-			if (i < 64 && write(p[1], &(unsigned long){ heap_id(fd) },
+			if (i < 64 && write(p[1], &(unsigned long long){ heap_id(fd) },
 					    sizeof(unsigned long)) < 0)
 				_exit(1);
 			munmap(PTR(r), 16 * self->page);
@@ -304,10 +336,10 @@ TEST_F(debugfs, reads_race_heaps_ending)
 
 		ASSERT_NE(NULL, f);
 		while (fgets(line, sizeof(line), f)) {
-			unsigned long id;
+			unsigned long long id;
 			int ret;
 
-			if (line[0] == '#' || sscanf(line, "%lu", &id) != 1)
+			if (line[0] == '#' || sscanf(line, "%llu", &id) != 1)
 				continue;
 			ret = read_blocks(id);
 			/* Removed before the open, or between open and read. */

@@ -21,9 +21,9 @@
 #include "codeheap_util.h"
 
 /* The heap id of the events: codeheap-id in the fd's fdinfo, or 0. */
-static unsigned long heap_id(int fd)
+static unsigned long long heap_id(int fd)
 {
-	unsigned long id = 0;
+	unsigned long long id = 0;
 	char path[64], line[256];
 	FILE *f;
 
@@ -32,7 +32,7 @@ static unsigned long heap_id(int fd)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "codeheap-id: %lu", &id) == 1)
+		if (sscanf(line, "codeheap-id: %llu", &id) == 1)
 			break;
 	fclose(f);
 	return id;
@@ -65,7 +65,7 @@ FIXTURE(trace) {
 	int fd;
 	uint64_t page;
 	uint64_t base;		/* a reservation of 64 pages */
-	unsigned long id;
+	unsigned long long id;
 };
 
 static int set(FIXTURE_DATA(trace) *self, const char *file, const char *val)
@@ -166,31 +166,31 @@ TEST_F(trace, each_command_records_its_event)
 
 	take(self, (char[64]){}, 64);
 	ASSERT_EQ(0, ch_reserve(self->fd, 16 * p, 0, 0, &r));
-	EXPECT_TRACE(self, "codeheap_reserve: heap=%lu addr=0x%llx len=0x%llx flags=0x0",
+	EXPECT_TRACE(self, "codeheap_reserve: heap=%llu addr=0x%llx len=0x%llx flags=0x0",
 		     self->id, (unsigned long long)r, (unsigned long long)(16 * p));
 
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, r, 2 * p, 0));
-	EXPECT_TRACE(self, "codeheap_commit: heap=%lu addr=0x%llx len=0x%llx prot=0x0",
+	EXPECT_TRACE(self, "codeheap_commit: heap=%llu addr=0x%llx len=0x%llx prot=0x0",
 		     self->id, (unsigned long long)r, (unsigned long long)(2 * p));
 
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, r + p, p, 0));
-	EXPECT_TRACE(self, "codeheap_protect: heap=%lu addr=0x%llx len=0x%llx prot=0x0",
+	EXPECT_TRACE(self, "codeheap_protect: heap=%llu addr=0x%llx len=0x%llx prot=0x0",
 		     self->id, (unsigned long long)(r + p), (unsigned long long)p);
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_PROTECT, r + p, p,
 			      PROT_READ | PROT_EXEC));
-	EXPECT_TRACE(self, "codeheap_protect: heap=%lu addr=0x%llx len=0x%llx prot=0x5",
+	EXPECT_TRACE(self, "codeheap_protect: heap=%llu addr=0x%llx len=0x%llx prot=0x5",
 		     self->id, (unsigned long long)(r + p), (unsigned long long)p);
 
 	ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_DECOMMIT, r, 2 * p, 0));
-	EXPECT_TRACE(self, "codeheap_decommit: heap=%lu addr=0x%llx len=0x%llx prot=0x0",
+	EXPECT_TRACE(self, "codeheap_decommit: heap=%llu addr=0x%llx len=0x%llx prot=0x0",
 		     self->id, (unsigned long long)r, (unsigned long long)(2 * p));
 
 	ASSERT_EQ(0, ch_release(self->fd, r));
-	EXPECT_TRACE(self, "codeheap_release: heap=%lu addr=0x%llx",
+	EXPECT_TRACE(self, "codeheap_release: heap=%llu addr=0x%llx",
 		     self->id, (unsigned long long)r);
 
 	ASSERT_EQ(0, ch_alloc(self->fd, 100, 0x7e57, &a));
-	EXPECT_TRACE(self, "codeheap_alloc: heap=%lu addr=0x%llx len=0x64 tag=0x7e57",
+	EXPECT_TRACE(self, "codeheap_alloc: heap=%llu addr=0x%llx len=0x64 tag=0x7e57",
 		     self->id, (unsigned long long)a);
 	ASSERT_EQ(0, ch_alloc(self->fd, 64, 0, &b));
 	take(self, (char[4096]){}, 4096);
@@ -200,12 +200,12 @@ TEST_F(trace, each_command_records_its_event)
 	e[0] = (struct codeheap_write_entry){ a, U64(code), 100 };
 	e[1] = (struct codeheap_write_entry){ b, U64(code), 60 };
 	ASSERT_EQ(0, ch_write(self->fd, e, 2));
-	EXPECT_TRACE(self, "codeheap_write: heap=%lu count=2 bytes=160", self->id);
+	EXPECT_TRACE(self, "codeheap_write: heap=%llu count=2 bytes=160", self->id);
 	ASSERT_EQ(0, ch_write(self->fd, e, 1));
-	EXPECT_TRACE(self, "codeheap_write: heap=%lu count=1 bytes=100", self->id);
+	EXPECT_TRACE(self, "codeheap_write: heap=%llu count=1 bytes=100", self->id);
 
 	ASSERT_EQ(0, ch_seal(self->fd, a));
-	EXPECT_TRACE(self, "codeheap_seal: heap=%lu addr=0x%llx",
+	EXPECT_TRACE(self, "codeheap_seal: heap=%llu addr=0x%llx",
 		     self->id, (unsigned long long)a);
 
 	memset(&c, 0, sizeof(c));
@@ -213,7 +213,7 @@ TEST_F(trace, each_command_records_its_event)
 	c.nr_slots = 5;
 	c.default_target = b;
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_JT_CREATE, &c));
-	EXPECT_TRACE(self, "codeheap_jt_create: heap=%lu id=%u nr_slots=5 slot_size=%u base=0x%llx",
+	EXPECT_TRACE(self, "codeheap_jt_create: heap=%llu id=%u nr_slots=5 slot_size=%u base=0x%llx",
 		     self->id, c.id, c.slot_size, (unsigned long long)c.base);
 
 	for (i = 0; i < 3; i++)
@@ -222,14 +222,14 @@ TEST_F(trace, each_command_records_its_event)
 	jp.count = 3;
 	jp.entries = U64(pe);
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_JT_PATCH, &jp));
-	EXPECT_TRACE(self, "codeheap_jt_patch: heap=%lu id=%u count=3", self->id, c.id);
+	EXPECT_TRACE(self, "codeheap_jt_patch: heap=%llu id=%u count=3", self->id, c.id);
 
 	jd.id = c.id;
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_JT_DESTROY, &jd));
-	EXPECT_TRACE(self, "codeheap_jt_destroy: heap=%lu id=%u", self->id, c.id);
+	EXPECT_TRACE(self, "codeheap_jt_destroy: heap=%llu id=%u", self->id, c.id);
 
 	ASSERT_EQ(0, ch_free(self->fd, b));
-	EXPECT_TRACE(self, "codeheap_free: heap=%lu addr=0x%llx",
+	EXPECT_TRACE(self, "codeheap_free: heap=%llu addr=0x%llx",
 		     self->id, (unsigned long long)b);
 }
 
@@ -251,18 +251,41 @@ TEST_F(trace, every_error_records_command_and_errno)
 	take(self, (char[64]){}, 64);
 	for (nr = 0; nr < sizeof(names) / sizeof(names[0]); nr++) {
 		EXPECT_EQ(-EINVAL, ch_ioctl(self->fd, _IO(CODEHEAP_TYPE, nr), arg));
-		EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=%s err=%d",
+		EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=%s err=%d",
 			     self->id, names[nr], -EINVAL);
 	}
 	EXPECT_EQ(-ENOTTY, ch_ioctl(self->fd, _IO(CODEHEAP_TYPE, nr), arg));
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=0x%x err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=0x%x err=%d",
 		     self->id, _IO(CODEHEAP_TYPE, nr), -ENOTTY);
 	/* A known number with size bits is not the command. */
 	EXPECT_EQ(-ENOTTY, ch_ioctl(self->fd, _IOW(CODEHEAP_TYPE, 7, uint64_t),
 				    arg));
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=0x%x err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=0x%x err=%d",
 		     self->id, (unsigned int)_IOW(CODEHEAP_TYPE, 7, uint64_t),
 		     -ENOTTY);
+}
+
+/*
+ * The error event's format names no enum: tools that parse the formats
+ * (libtraceevent) resolve its command names from numbers alone.
+ */
+TEST_F(trace, error_format_has_only_numbers)
+{
+	char p[512], line[4096];
+	int print_fmt = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/events/codeheap/codeheap_error/format",
+		 self->dir);
+	f = fopen(p, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "print fmt:", 10))
+			print_fmt = 1;
+		EXPECT_EQ(NULL, strstr(line, "CODEHEAP_CMD_"));
+	}
+	fclose(f);
+	EXPECT_EQ(1, print_fmt);
 }
 
 /* A command's own failure (not only the argument's): no success event. */
@@ -272,10 +295,10 @@ TEST_F(trace, failed_command_records_only_its_error)
 
 	take(self, (char[64]){}, 64);
 	EXPECT_EQ(-ENOENT, ch_free(self->fd, self->base + 16));
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=FREE err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=FREE err=%d",
 		     self->id, -ENOENT);
 	EXPECT_EQ(-EINVAL, ch_alloc(self->fd, 0, 0, NULL));
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=ALLOC err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=ALLOC err=%d",
 		     self->id, -EINVAL);
 
 	/* An answer that cannot be written: no allocation, only -EFAULT. */
@@ -285,7 +308,7 @@ TEST_F(trace, failed_command_records_only_its_error)
 	*ro = (struct codeheap_alloc){ .size = sizeof(*ro), .len = 64 };
 	ASSERT_EQ(0, mprotect(ro, self->page, PROT_READ));
 	EXPECT_EQ(-EFAULT, ch_ioctl(self->fd, CODEHEAP_IOC_ALLOC, ro));
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=ALLOC err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=ALLOC err=%d",
 		     self->id, -EFAULT);
 	munmap(ro, self->page);
 }
@@ -307,7 +330,7 @@ TEST_F(trace, non_owner_error_names_the_heap)
 		      ch_alloc(self->fd, 64, 0, NULL) == -EPERM ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
-	EXPECT_TRACE(self, "codeheap_error: heap=%lu cmd=ALLOC err=%d",
+	EXPECT_TRACE(self, "codeheap_error: heap=%llu cmd=ALLOC err=%d",
 		     self->id, -EPERM);
 }
 
@@ -315,16 +338,17 @@ TEST_F(trace, non_owner_error_names_the_heap)
 TEST_F(trace, each_heap_has_its_own_id)
 {
 	int fd2 = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
-	unsigned long id2;
+	unsigned long long id2;
 	uint64_t r;
 
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, ch_reserve(fd2, 16 * self->page, 0, 0, &r));
 	id2 = heap_id(fd2);
-	EXPECT_NE(self->id, id2);
+	/* Ids count the heaps made: a later heap's is larger. */
+	EXPECT_LT(self->id, id2);
 	take(self, (char[64]){}, 64);
 	ASSERT_EQ(0, ch_release(fd2, r));
-	EXPECT_TRACE(self, "codeheap_release: heap=%lu addr=0x%llx", id2,
+	EXPECT_TRACE(self, "codeheap_release: heap=%llu addr=0x%llx", id2,
 		     (unsigned long long)r);
 	close(fd2);
 }
@@ -345,7 +369,7 @@ TEST_F(trace, disabled_records_nothing)
 	ASSERT_EQ(0, set(self, "events/codeheap/codeheap_free/enable", "1"));
 	ASSERT_EQ(0, ch_alloc(self->fd, 64, 0, &a));
 	ASSERT_EQ(0, ch_free(self->fd, a));
-	EXPECT_TRACE(self, "codeheap_free: heap=%lu addr=0x%llx", self->id,
+	EXPECT_TRACE(self, "codeheap_free: heap=%llu addr=0x%llx", self->id,
 		     (unsigned long long)a);
 }
 
