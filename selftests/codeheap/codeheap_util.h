@@ -363,6 +363,24 @@ static inline long long ch_call_ipis(void)
 	return sum;
 }
 
+/* The heap's id (codeheap-id in the fd's fdinfo), or 0. */
+static inline unsigned long long ch_heap_id(int fd)
+{
+	unsigned long long id = 0;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "codeheap-id: %llu", &id) == 1)
+			break;
+	fclose(f);
+	return id;
+}
+
 /* A function returning @value, in an allocation tagged @value. */
 static inline int ch_make_fn(int fd, uint32_t value, uint64_t *addr)
 {

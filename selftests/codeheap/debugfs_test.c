@@ -23,22 +23,11 @@
 
 #define DEBUGFS "/sys/kernel/debug/codeheap/"
 
-/* The heap's id: codeheap-id in the fd's fdinfo, or 0. */
-static unsigned long long heap_id(int fd)
+/* @id's blocks file, in @path of @size bytes. */
+static char *blocks_path(char *path, size_t size, unsigned long long id)
 {
-	unsigned long long id = 0;
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "codeheap-id: %llu", &id) == 1)
-			break;
-	fclose(f);
-	return id;
+	snprintf(path, size, DEBUGFS "%llu/blocks", id);
+	return path;
 }
 
 struct heap_line {
@@ -99,7 +88,7 @@ FIXTURE_SETUP(debugfs)
 	self->fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->fd);
 	self->page = ch_page();
-	self->id = heap_id(self->fd);
+	self->id = ch_heap_id(self->fd);
 	ASSERT_NE(0, self->id);
 }
 
@@ -168,8 +157,7 @@ TEST_F(debugfs, blocks_are_the_allocations)
 	c.default_target = a[0];
 	ASSERT_EQ(0, ch_ioctl(self->fd, CODEHEAP_IOC_JT_CREATE, &c));
 
-	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
-	f = fopen(path, "r");
+	f = fopen(blocks_path(path, sizeof(path), self->id), "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
@@ -213,8 +201,7 @@ TEST_F(debugfs, long_blocks_list_is_whole)
 	ASSERT_EQ(0, ch_reserve(self->fd, 64 * self->page, 0, 0, &r));
 	for (i = 0; i < 2000; i++)
 		ASSERT_EQ(0, ch_alloc(self->fd, 64, i, &a));
-	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
-	f = fopen(path, "r");
+	f = fopen(blocks_path(path, sizeof(path), self->id), "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
@@ -236,7 +223,7 @@ TEST_F(debugfs, root_only)
 	int status;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", self->id);
+	blocks_path(path, sizeof(path), self->id);
 	ASSERT_EQ(0, stat(DEBUGFS "heaps", &st));
 	EXPECT_EQ(0400, st.st_mode & 07777);
 	ASSERT_EQ(0, stat(path, &st));
@@ -257,13 +244,13 @@ TEST_F(debugfs, root_only)
 TEST_F(debugfs, ended_heap_leaves)
 {
 	int fd = open(CODEHEAP_DEV, O_RDWR | O_CLOEXEC);
-	unsigned long long id = heap_id(fd);
+	unsigned long long id = ch_heap_id(fd);
 	struct heap_line h;
 	char path[128];
 	struct stat st;
 
 	ASSERT_LE(0, fd);
-	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", id);
+	blocks_path(path, sizeof(path), id);
 	ASSERT_EQ(1, find_heap(id, &h));
 	ASSERT_EQ(0, stat(path, &st));
 	close(fd);
@@ -280,7 +267,7 @@ static int read_blocks(unsigned long long id)
 	char path[128], buf[4096];
 	int fd, ret = 0;
 
-	snprintf(path, sizeof(path), DEBUGFS "%llu/blocks", id);
+	blocks_path(path, sizeof(path), id);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
@@ -321,7 +308,7 @@ TEST_F(debugfs, reads_race_heaps_ending)
 			for (int k = 0; k < 3; k++)
 				if (ch_alloc(fd, 64, k, &a))
 					_exit(1);
-			if (i < 64 && write(p[1], &(unsigned long long){ heap_id(fd) },
+			if (i < 64 && write(p[1], &(unsigned long long){ ch_heap_id(fd) },
 					    sizeof(unsigned long)) < 0)
 				_exit(1);
 			munmap(PTR(r), 16 * self->page);

@@ -877,6 +877,15 @@ TEST_F(heap, write_batch_gathers_scattered_sources)
 	}
 }
 
+/* The IPIs since @before, into @least if fewer than it holds. */
+static void ipis_keep_least(long long *least, long long before)
+{
+	long long d = ch_call_ipis() - before;
+
+	if (d < *least)
+		*least = d;
+}
+
 /*
  * Instruction caches are synchronised once per command, not per page
  * (Documentation/arm64.rst): on arm64 a COMMIT of 64 pages, a WRITE of
@@ -890,7 +899,7 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 	uint64_t p = self->page, addr, a;
 	struct codeheap_write_entry e[64];
 	unsigned char code[CH_RET_LEN];
-	long long before, d, n[3];
+	long long before, n[3];
 	int i, r, k;
 
 	if (ncpu < 2)
@@ -905,8 +914,7 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_range(self->fd, CODEHEAP_IOC_COMMIT, addr,
 				      64 * p, 0));
-		d = ch_call_ipis() - before;
-		n[0] = d < n[0] ? d : n[0];
+		ipis_keep_least(&n[0], before);
 		ASSERT_EQ(0, ch_alloc_in(self->fd, 64 * p, 0, addr,
 					 addr + 128 * p, 0, &a));
 		for (i = 0; i < 64; i++)
@@ -914,12 +922,10 @@ TEST_F(heap, commit_write_free_interrupt_each_cpu_once)
 				a + i * p, U64(code), CH_RET_LEN };
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_write(self->fd, e, 64));
-		d = ch_call_ipis() - before;
-		n[1] = d < n[1] ? d : n[1];
+		ipis_keep_least(&n[1], before);
 		before = ch_call_ipis();
 		ASSERT_EQ(0, ch_free(self->fd, a));
-		d = ch_call_ipis() - before;
-		n[2] = d < n[2] ? d : n[2];
+		ipis_keep_least(&n[2], before);
 	}
 	for (k = 0; k < 3; k++) {
 		double per = (double)n[k] / (ncpu - 1);

@@ -20,24 +20,6 @@
 #include "kselftest_harness.h"
 #include "codeheap_util.h"
 
-/* The heap id of the events: codeheap-id in the fd's fdinfo, or 0. */
-static unsigned long long heap_id(int fd)
-{
-	unsigned long long id = 0;
-	char path[64], line[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "codeheap-id: %llu", &id) == 1)
-			break;
-	fclose(f);
-	return id;
-}
-
 /* tracefs, mounted where the kernel puts it (or mounted here). */
 static const char *tracefs(void)
 {
@@ -130,7 +112,7 @@ FIXTURE_SETUP(trace)
 	self->page = ch_page();
 	ASSERT_EQ(0, ch_reserve(self->fd, 64 * self->page, 0, 0, &addr));
 	self->base = addr;
-	self->id = heap_id(self->fd);
+	self->id = ch_heap_id(self->fd);
 	ASSERT_NE(0, self->id);
 }
 
@@ -326,7 +308,7 @@ TEST_F(trace, non_owner_error_names_the_heap)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(heap_id(self->fd) == self->id &&
+		_exit(ch_heap_id(self->fd) == self->id &&
 		      ch_alloc(self->fd, 64, 0, NULL) == -EPERM ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, status);
@@ -343,7 +325,7 @@ TEST_F(trace, each_heap_has_its_own_id)
 
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, ch_reserve(fd2, 16 * self->page, 0, 0, &r));
-	id2 = heap_id(fd2);
+	id2 = ch_heap_id(fd2);
 	/* Ids count the heaps made: a later heap's is larger. */
 	EXPECT_LT(self->id, id2);
 	take(self, (char[64]){}, 64);
